@@ -1,0 +1,77 @@
+use axum::http::StatusCode;
+
+use super::*;
+
+/// Every row of the gateway table: status and code as the spec (§3.2) lists them.
+#[test]
+fn constructor_table() {
+    let rows: Vec<(ApiError, StatusCode, &str)> = vec![
+        (
+            ApiError::missing_parameter("RoleArn"),
+            StatusCode::BAD_REQUEST,
+            "MissingParameter.RoleArn",
+        ),
+        (
+            ApiError::invalid_parameter("RoleArn", "x"),
+            StatusCode::BAD_REQUEST,
+            "InvalidParameter.RoleArn",
+        ),
+        (
+            ApiError::malformed_request("x"),
+            StatusCode::BAD_REQUEST,
+            "InvalidParameter",
+        ),
+        (
+            ApiError::too_large(10),
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "RequestTooLarge",
+        ),
+        (
+            ApiError::unknown_action(),
+            StatusCode::NOT_FOUND,
+            "InvalidAction.NotFound",
+        ),
+        (
+            ApiError::internal("R", &"boom"),
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "InternalError",
+        ),
+        (
+            ApiError::throttled(0),
+            StatusCode::TOO_MANY_REQUESTS,
+            "Throttling.User",
+        ),
+    ];
+    for (err, status, code) in rows {
+        assert_eq!(err.status, status, "{code}");
+        assert_eq!(err.code, code);
+        assert!(!err.message.is_empty());
+    }
+}
+
+#[test]
+fn internal_errors_hide_the_cause() {
+    let err = ApiError::internal("REQ-1", &"password=hunter2 in connection string");
+    assert!(!err.message.contains("hunter2"));
+    assert!(err.message.contains("REQ-1"));
+}
+
+#[test]
+fn throttling_always_carries_a_positive_retry_after() {
+    assert_eq!(ApiError::throttled(0).retry_after, Some(1));
+    assert_eq!(ApiError::throttled(3).retry_after, Some(3));
+}
+
+#[test]
+fn ram_errors_map() {
+    let e = from_ram("R", RamError::AccountAliasTaken("acme".into()));
+    assert_eq!(
+        (e.status, e.code.as_ref()),
+        (StatusCode::CONFLICT, "EntityAlreadyExists.AccountAlias")
+    );
+    let e = from_ram("R", RamError::InvalidAccountAlias("bad".into()));
+    assert_eq!(
+        (e.status, e.code.as_ref()),
+        (StatusCode::BAD_REQUEST, "InvalidParameter.AccountAlias")
+    );
+}

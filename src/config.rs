@@ -1,0 +1,348 @@
+//! Configuration: one typed [`Config`], layered as flags > environment (`RAMBRIDGE_*`) > TOML
+//! file (`--config`) > defaults, and validated once at start. Options that weaken security are
+//! prefixed `danger_`. Secrets (`master_key`) are redacted from `Debug`.
+//!
+//! Every field of [`Settings`] is a flag, an environment variable and a file key at once; its
+//! doc comment is the `--help` text. `docs/configuration.md` is the reference, and a test parses
+//! `config.example.toml` so the sample cannot go stale.
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+
+use serde::Deserialize;
+use thiserror::Error;
+
+/// Errors found while loading or validating configuration.
+#[derive(Debug, Error)]
+pub enum ConfigError {
+    /// The config file could not be read.
+    #[error("cannot read config file {path}: {source}")]
+    Read {
+        /// File path.
+        path: PathBuf,
+        /// Underlying error.
+        source: std::io::Error,
+    },
+    /// The config file is not valid TOML for [`Settings`].
+    #[error("invalid config file {path}: {message}")]
+    Parse {
+        /// File path.
+        path: PathBuf,
+        /// Parser message (line, column, key).
+        message: String,
+    },
+    /// A value is out of range or malformed.
+    #[error("invalid setting `{key}`: {message}")]
+    Invalid {
+        /// Setting name as in the file.
+        key: &'static str,
+        /// What is wrong.
+        message: String,
+    },
+}
+
+/// A secret string whose `Debug` output is redacted.
+#[derive(Clone, Deserialize, PartialEq, Eq)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    /// The secret text.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret([redacted])")
+    }
+}
+
+impl FromStr for Secret {
+    type Err = std::convert::Infallible;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Ok(Secret(s.to_string()))
+    }
+}
+
+/// One layer of settings. Flags and environment fill it through clap; the file through serde;
+/// [`Settings::or`] stacks layers; [`Config::from_settings`] applies defaults and validates.
+#[derive(clap::Args, Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    /// Address to listen on [default: 127.0.0.1:8080].
+    #[arg(long, env = "RAMBRIDGE_LISTEN")]
+    pub listen: Option<SocketAddr>,
+
+    /// Database URL: `sqlite://PATH` (created if missing, WAL mode) or `postgres://...`
+    /// [default: sqlite://rambridge.db in the working directory].
+    #[arg(long, env = "RAMBRIDGE_DATABASE_URL")]
+    pub database_url: Option<String>,
+
+    /// Public base URL browsers and IdPs reach this server at, e.g. `https://sso.example.com`
+    /// [default: http://<listen address>].
+    #[arg(long, env = "RAMBRIDGE_PUBLIC_URL")]
+    pub public_url: Option<String>,
+
+    /// Master key, base64 of 32 bytes. Seals AccessKey secrets and STS tokens. Prefer
+    /// `master_key_file`. When neither is set and the database is a SQLite file, a key is
+    /// generated next to it on first start.
+    #[arg(long, env = "RAMBRIDGE_MASTER_KEY", hide_env_values = true)]
+    pub master_key: Option<Secret>,
+
+    /// File holding the master key (base64 of 32 bytes).
+    #[arg(long, env = "RAMBRIDGE_MASTER_KEY_FILE")]
+    pub master_key_file: Option<PathBuf>,
+
+    /// Log filter in `tracing` syntax, e.g. `info` or `rambridge=debug` [default: info].
+    #[arg(long, env = "RAMBRIDGE_LOG")]
+    pub log: Option<String>,
+
+    /// Largest accepted request (request line, headers and body together are bounded by this
+    /// for the body, and by the HTTP server's own limits for the head) [default: 1048576].
+    #[arg(long, env = "RAMBRIDGE_MAX_REQUEST_BYTES")]
+    pub max_request_bytes: Option<usize>,
+
+    /// Signed API requests each AccessKey may make per second, sustained [default: 1000].
+    #[arg(long, env = "RAMBRIDGE_RATE_LIMIT_PER_SECOND")]
+    pub rate_limit_per_second: Option<u32>,
+
+    /// Burst size on top of `rate_limit_per_second` [default: 2000].
+    #[arg(long, env = "RAMBRIDGE_RATE_LIMIT_BURST")]
+    pub rate_limit_burst: Option<u32>,
+
+    /// Accepted clock difference for request timestamps, seconds [default: 900, Alibaba's].
+    #[arg(long, env = "RAMBRIDGE_SIGNATURE_WINDOW_SECONDS")]
+    pub signature_window_seconds: Option<u32>,
+
+    /// Seconds in-flight requests get to finish after SIGINT/SIGTERM [default: 30].
+    #[arg(long, env = "RAMBRIDGE_SHUTDOWN_GRACE_SECONDS")]
+    pub shutdown_grace_seconds: Option<u64>,
+}
+
+impl Settings {
+    /// `self` where set, otherwise `lower`.
+    pub fn or(self, lower: Settings) -> Settings {
+        Settings {
+            listen: self.listen.or(lower.listen),
+            database_url: self.database_url.or(lower.database_url),
+            public_url: self.public_url.or(lower.public_url),
+            master_key: self.master_key.or(lower.master_key),
+            master_key_file: self.master_key_file.or(lower.master_key_file),
+            log: self.log.or(lower.log),
+            max_request_bytes: self.max_request_bytes.or(lower.max_request_bytes),
+            rate_limit_per_second: self.rate_limit_per_second.or(lower.rate_limit_per_second),
+            rate_limit_burst: self.rate_limit_burst.or(lower.rate_limit_burst),
+            signature_window_seconds: self
+                .signature_window_seconds
+                .or(lower.signature_window_seconds),
+            shutdown_grace_seconds: self.shutdown_grace_seconds.or(lower.shutdown_grace_seconds),
+        }
+    }
+
+    /// Reads a TOML settings file.
+    pub fn from_file(path: &Path) -> Result<Settings, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Settings::from_toml(&text).map_err(|message| ConfigError::Parse {
+            path: path.to_path_buf(),
+            message,
+        })
+    }
+
+    /// Parses TOML text; unknown keys are errors.
+    pub fn from_toml(text: &str) -> Result<Settings, String> {
+        toml::from_str(text).map_err(|e| e.to_string())
+    }
+}
+
+/// Where the master key comes from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum MasterKeySource {
+    /// Given inline (base64).
+    Inline(Secret),
+    /// Read from this file; with `generate_if_missing`, created (mode 0600) when absent.
+    File {
+        /// Key file path.
+        path: PathBuf,
+        /// Whether a missing file is generated (only for the default path beside SQLite).
+        generate_if_missing: bool,
+    },
+    /// No persistent place: an in-memory database gets an ephemeral key.
+    Ephemeral,
+}
+
+/// Validated configuration with defaults applied.
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// Listen address.
+    pub listen: SocketAddr,
+    /// Database URL.
+    pub database_url: String,
+    /// Public base URL without a trailing slash, if configured (else derived after bind).
+    pub public_url: Option<String>,
+    /// Master key source.
+    pub master_key: MasterKeySource,
+    /// Log filter.
+    pub log: String,
+    /// Body size limit in bytes.
+    pub max_request_bytes: usize,
+    /// Sustained signed requests per second per AccessKey.
+    pub rate_limit_per_second: u32,
+    /// Burst on top of the sustained rate.
+    pub rate_limit_burst: u32,
+    /// Timestamp window in seconds.
+    pub signature_window_seconds: u32,
+    /// Shutdown grace period in seconds.
+    pub shutdown_grace_seconds: u64,
+}
+
+/// Default SQLite database in the working directory.
+pub const DEFAULT_DATABASE_URL: &str = "sqlite://rambridge.db";
+
+impl Config {
+    /// Applies defaults to merged settings and validates them.
+    pub fn from_settings(s: Settings) -> Result<Config, ConfigError> {
+        let listen = s
+            .listen
+            .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 8080)));
+        let database_url = s
+            .database_url
+            .unwrap_or_else(|| DEFAULT_DATABASE_URL.to_string());
+        if !(database_url.starts_with("sqlite:")
+            || database_url.starts_with("postgres:")
+            || database_url.starts_with("postgresql:"))
+        {
+            return Err(ConfigError::Invalid {
+                key: "database_url",
+                message: "must start with sqlite:// or postgres://".into(),
+            });
+        }
+        let public_url = match s.public_url {
+            Some(u) => Some(validate_public_url(&u)?),
+            None => None,
+        };
+        let master_key = match (s.master_key, s.master_key_file) {
+            (Some(_), Some(_)) => {
+                return Err(ConfigError::Invalid {
+                    key: "master_key",
+                    message: "set master_key or master_key_file, not both".into(),
+                });
+            }
+            (Some(k), None) => MasterKeySource::Inline(k),
+            (None, Some(path)) => MasterKeySource::File {
+                path,
+                generate_if_missing: false,
+            },
+            (None, None) => default_key_source(&database_url)?,
+        };
+        let max_request_bytes = s.max_request_bytes.unwrap_or(1024 * 1024);
+        if max_request_bytes < 1024 {
+            return Err(ConfigError::Invalid {
+                key: "max_request_bytes",
+                message: "must be at least 1024".into(),
+            });
+        }
+        let rate_limit_per_second = s.rate_limit_per_second.unwrap_or(1000);
+        let rate_limit_burst = s.rate_limit_burst.unwrap_or(2000);
+        if rate_limit_per_second == 0 || rate_limit_burst == 0 {
+            return Err(ConfigError::Invalid {
+                key: "rate_limit_per_second",
+                message: "rate and burst must be positive".into(),
+            });
+        }
+        let signature_window_seconds = s.signature_window_seconds.unwrap_or(900);
+        if !(60..=3600).contains(&signature_window_seconds) {
+            return Err(ConfigError::Invalid {
+                key: "signature_window_seconds",
+                message: "must be between 60 and 3600".into(),
+            });
+        }
+        Ok(Config {
+            listen,
+            database_url,
+            public_url,
+            master_key,
+            log: s.log.unwrap_or_else(|| "info".into()),
+            max_request_bytes,
+            rate_limit_per_second,
+            rate_limit_burst,
+            signature_window_seconds,
+            shutdown_grace_seconds: s.shutdown_grace_seconds.unwrap_or(30),
+        })
+    }
+
+    /// Loads configuration: `cli` (flags and environment, as clap parsed them) over the file
+    /// named by `config_file` over defaults.
+    pub fn load(cli: Settings, config_file: Option<&Path>) -> Result<Config, ConfigError> {
+        let file = match config_file {
+            Some(path) => Settings::from_file(path)?,
+            None => Settings::default(),
+        };
+        Config::from_settings(cli.or(file))
+    }
+
+    /// The public URL, or one derived from the bound address.
+    pub fn public_url_or(&self, bound: SocketAddr) -> String {
+        self.public_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{bound}"))
+    }
+}
+
+fn validate_public_url(u: &str) -> Result<String, ConfigError> {
+    let trimmed = u.trim_end_matches('/');
+    let rest = trimmed
+        .strip_prefix("https://")
+        .or_else(|| trimmed.strip_prefix("http://"));
+    match rest {
+        Some(host) if !host.is_empty() && !host.contains(['?', '#', ' ']) => {
+            Ok(trimmed.to_string())
+        }
+        _ => Err(ConfigError::Invalid {
+            key: "public_url",
+            message: format!("{u:?} is not an http(s) URL without query or fragment"),
+        }),
+    }
+}
+
+/// The file path of a `sqlite://` URL, if it names a file.
+pub fn sqlite_path(database_url: &str) -> Option<PathBuf> {
+    let rest = database_url.strip_prefix("sqlite:")?;
+    let rest = rest.strip_prefix("//").unwrap_or(rest);
+    let path = rest.split('?').next().unwrap_or(rest);
+    if path.is_empty() || path.contains(":memory:") {
+        return None;
+    }
+    Some(PathBuf::from(path))
+}
+
+fn default_key_source(database_url: &str) -> Result<MasterKeySource, ConfigError> {
+    if database_url.starts_with("postgres") {
+        return Err(ConfigError::Invalid {
+            key: "master_key",
+            message: "with PostgreSQL, set master_key or master_key_file: every replica must \
+                      share one key"
+                .into(),
+        });
+    }
+    match sqlite_path(database_url) {
+        Some(db) => {
+            let mut key = db.clone().into_os_string();
+            key.push(".master-key");
+            Ok(MasterKeySource::File {
+                path: PathBuf::from(key),
+                generate_if_missing: true,
+            })
+        }
+        None => Ok(MasterKeySource::Ephemeral),
+    }
+}
+
+#[cfg(test)]
+mod tests;

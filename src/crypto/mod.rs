@@ -1,0 +1,315 @@
+//! Cryptography owned by rambridge: the master key, AEAD sealing of secrets at rest and of
+//! tokens, random identifiers, and the HMAC primitives request signatures use.
+//!
+//! Invariants:
+//! - Nothing is sealed directly under the master key: each [`Purpose`] has its own AES-256-GCM
+//!   key derived with HKDF-SHA256, so a value sealed for one purpose never opens as another.
+//! - Every sealed value names the master key that sealed it (an 8-byte key id), so keys can be
+//!   rotated: new values are sealed with the primary key, older ones still open with previous
+//!   keys kept in the [`Keyring`].
+//! - Callers bind a sealed value to where it lives through the associated data (for example
+//!   the AccessKeyId a secret belongs to), so sealed blobs cannot be swapped between rows.
+//! - Key material never appears in `Debug` output or logs.
+
+mod error;
+mod keyfile;
+
+use std::fmt;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as B64;
+use rand::Rng;
+use rand::rngs::OsRng;
+use ring::aead::{AES_256_GCM, Aad, LessSafeKey, NONCE_LEN, Nonce, UnboundKey};
+use ring::rand::{SecureRandom, SystemRandom};
+use ring::{digest, hkdf, hmac};
+
+pub use error::CryptoError;
+pub use keyfile::{KeyFileError, load_keyring};
+
+/// Format version byte of sealed values.
+const SEAL_VERSION: u8 = 1;
+/// Length of a key id in sealed values.
+pub const KEY_ID_LEN: usize = 8;
+/// Bytes a sealed value adds to its plaintext: version, key id, nonce, GCM tag.
+pub const SEAL_OVERHEAD: usize = 1 + KEY_ID_LEN + NONCE_LEN + 16;
+
+/// What a sealed value is for; each purpose seals under its own derived key.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Purpose {
+    /// Secrets stored in the database (AccessKey secrets, MFA seeds).
+    AtRest,
+    /// STS SecurityTokens handed to clients.
+    SessionToken,
+}
+
+impl Purpose {
+    const ALL: [Purpose; 2] = [Purpose::AtRest, Purpose::SessionToken];
+
+    fn label(self) -> &'static [u8] {
+        match self {
+            Purpose::AtRest => b"rambridge/seal/at-rest/v1",
+            Purpose::SessionToken => b"rambridge/seal/session-token/v1",
+        }
+    }
+
+    fn index(self) -> usize {
+        match self {
+            Purpose::AtRest => 0,
+            Purpose::SessionToken => 1,
+        }
+    }
+}
+
+/// One 32-byte master key and the keys derived from it.
+pub struct MasterKey {
+    id: [u8; KEY_ID_LEN],
+    sealers: Vec<LessSafeKey>,
+    prk: hkdf::Prk,
+}
+
+impl fmt::Debug for MasterKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("MasterKey")
+            .field("id", &hex::encode(self.id))
+            .finish_non_exhaustive()
+    }
+}
+
+struct HkdfLen(usize);
+
+impl hkdf::KeyType for HkdfLen {
+    fn len(&self) -> usize {
+        self.0
+    }
+}
+
+impl MasterKey {
+    /// Builds a master key from its 32 raw bytes.
+    pub fn from_bytes(bytes: &[u8]) -> Result<MasterKey, CryptoError> {
+        if bytes.len() != 32 {
+            return Err(CryptoError::InvalidMasterKey(format!(
+                "got {} bytes",
+                bytes.len()
+            )));
+        }
+        let mut id = [0u8; KEY_ID_LEN];
+        let mut ctx = digest::Context::new(&digest::SHA256);
+        ctx.update(b"rambridge/master-key-id/v1");
+        ctx.update(bytes);
+        id.copy_from_slice(ctx.finish().as_ref().get(..KEY_ID_LEN).unwrap_or_default());
+        let prk = hkdf::Salt::new(hkdf::HKDF_SHA256, b"rambridge/master-key/v1").extract(bytes);
+        let mut sealers = Vec::with_capacity(Purpose::ALL.len());
+        for purpose in Purpose::ALL {
+            let mut key = [0u8; 32];
+            derive_into(&prk, purpose.label(), &mut key)?;
+            let unbound = UnboundKey::new(&AES_256_GCM, &key).map_err(|_| CryptoError::Random)?;
+            sealers.push(LessSafeKey::new(unbound));
+        }
+        Ok(MasterKey { id, sealers, prk })
+    }
+
+    /// Parses base64 (standard alphabet, padding optional, surrounding whitespace ignored).
+    pub fn from_base64(text: &str) -> Result<MasterKey, CryptoError> {
+        let trimmed = text.trim();
+        let bytes = B64
+            .decode(trimmed)
+            .or_else(|_| base64::engine::general_purpose::STANDARD_NO_PAD.decode(trimmed))
+            .map_err(|_| CryptoError::InvalidMasterKey("not valid base64".into()))?;
+        MasterKey::from_bytes(&bytes)
+    }
+
+    /// Generates a fresh random key and returns it with its base64 text (for writing to a file).
+    pub fn generate() -> Result<(MasterKey, String), CryptoError> {
+        let mut bytes = [0u8; 32];
+        SystemRandom::new()
+            .fill(&mut bytes)
+            .map_err(|_| CryptoError::Random)?;
+        let text = B64.encode(bytes);
+        Ok((MasterKey::from_bytes(&bytes)?, text))
+    }
+
+    /// The key id sealed values carry, as hex.
+    pub fn id_hex(&self) -> String {
+        hex::encode(self.id)
+    }
+
+    /// Derives `out.len()` bytes of key material for `label` (HKDF-SHA256 expand). Used for
+    /// keys that are not AEAD keys, such as the one temporary-credential secrets derive from.
+    pub fn derive(&self, label: &[u8], out: &mut [u8]) -> Result<(), CryptoError> {
+        derive_into(&self.prk, label, out)
+    }
+
+    fn sealer(&self, purpose: Purpose) -> Result<&LessSafeKey, CryptoError> {
+        self.sealers.get(purpose.index()).ok_or(CryptoError::Unseal)
+    }
+}
+
+fn derive_into(prk: &hkdf::Prk, label: &[u8], out: &mut [u8]) -> Result<(), CryptoError> {
+    let info = [label];
+    prk.expand(&info, HkdfLen(out.len()))
+        .and_then(|okm| okm.fill(out))
+        .map_err(|_| CryptoError::Random)
+}
+
+/// The primary master key (seals) and any previous keys (open only), for rotation.
+#[derive(Debug)]
+pub struct Keyring {
+    primary: MasterKey,
+    previous: Vec<MasterKey>,
+}
+
+impl Keyring {
+    /// A keyring holding one key.
+    pub fn new(primary: MasterKey) -> Keyring {
+        Keyring {
+            primary,
+            previous: Vec::new(),
+        }
+    }
+
+    /// Adds a retired key that can still open values it sealed.
+    pub fn with_previous(mut self, key: MasterKey) -> Keyring {
+        self.previous.push(key);
+        self
+    }
+
+    /// The key new values are sealed with.
+    pub fn primary(&self) -> &MasterKey {
+        &self.primary
+    }
+
+    /// Seals `plaintext` for `purpose`, bound to `context` (authenticated, not encrypted).
+    /// Layout: version (1) | key id (8) | nonce (12) | ciphertext | tag (16).
+    pub fn seal(
+        &self,
+        purpose: Purpose,
+        context: &[u8],
+        plaintext: &[u8],
+    ) -> Result<Vec<u8>, CryptoError> {
+        let key = &self.primary;
+        let mut nonce = [0u8; NONCE_LEN];
+        SystemRandom::new()
+            .fill(&mut nonce)
+            .map_err(|_| CryptoError::Random)?;
+        let mut out = Vec::with_capacity(plaintext.len() + SEAL_OVERHEAD);
+        out.push(SEAL_VERSION);
+        out.extend_from_slice(&key.id);
+        out.extend_from_slice(&nonce);
+        let header_len = out.len();
+        out.extend_from_slice(plaintext);
+        let (_, body) = out.split_at_mut(header_len);
+        let tag = key
+            .sealer(purpose)?
+            .seal_in_place_separate_tag(
+                Nonce::assume_unique_for_key(nonce),
+                Aad::from(context),
+                body,
+            )
+            .map_err(|_| CryptoError::Random)?;
+        out.extend_from_slice(tag.as_ref());
+        Ok(out)
+    }
+
+    /// Opens a value sealed by [`Keyring::seal`] with the same purpose and context.
+    pub fn open(
+        &self,
+        purpose: Purpose,
+        context: &[u8],
+        sealed: &[u8],
+    ) -> Result<Vec<u8>, CryptoError> {
+        if sealed.len() < SEAL_OVERHEAD {
+            return Err(CryptoError::Unseal);
+        }
+        let (version, rest) = sealed.split_at(1);
+        if version != [SEAL_VERSION] {
+            return Err(CryptoError::Unseal);
+        }
+        let (key_id, rest) = rest.split_at(KEY_ID_LEN);
+        let (nonce, ciphertext) = rest.split_at(NONCE_LEN);
+        let key = std::iter::once(&self.primary)
+            .chain(self.previous.iter())
+            .find(|k| k.id.as_slice() == key_id)
+            .ok_or_else(|| CryptoError::UnknownKeyId {
+                key_id: hex::encode(key_id),
+            })?;
+        let nonce = Nonce::try_assume_unique_for_key(nonce).map_err(|_| CryptoError::Unseal)?;
+        let mut buf = ciphertext.to_vec();
+        let plain = key
+            .sealer(purpose)?
+            .open_in_place(nonce, Aad::from(context), &mut buf)
+            .map_err(|_| CryptoError::Unseal)?;
+        Ok(plain.to_vec())
+    }
+}
+
+/// Alphabet for AccessKey ids and secrets.
+const ALNUM: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+
+/// `len` characters drawn uniformly from `[A-Za-z0-9]` with the OS random source.
+pub fn random_alnum(len: usize) -> String {
+    let mut rng = OsRng;
+    (0..len)
+        .map(|_| {
+            char::from(
+                ALNUM
+                    .get(rng.gen_range(0..ALNUM.len()))
+                    .copied()
+                    .unwrap_or(b'A'),
+            )
+        })
+        .collect()
+}
+
+/// `len` decimal digits, the first one non-zero (account and user ids).
+pub fn random_digits(len: usize) -> String {
+    let mut rng = OsRng;
+    (0..len)
+        .map(|i| {
+            let lo = if i == 0 { 1 } else { 0 };
+            char::from(b'0' + rng.gen_range(lo..10u8))
+        })
+        .collect()
+}
+
+/// A new long-term AccessKeyId: `LTAI` + 20 alphanumerics (24 characters, as Alibaba's).
+pub fn new_access_key_id() -> String {
+    format!("LTAI{}", random_alnum(20))
+}
+
+/// A new AccessKey secret: 30 alphanumerics (as Alibaba's).
+pub fn new_access_key_secret() -> String {
+    random_alnum(30)
+}
+
+/// HMAC-SHA1 as the v1 RPC signature uses it (legacy algorithm mandated by the wire format).
+pub fn hmac_sha1(key: &[u8], message: &[u8]) -> Vec<u8> {
+    let k = hmac::Key::new(hmac::HMAC_SHA1_FOR_LEGACY_USE_ONLY, key);
+    hmac::sign(&k, message).as_ref().to_vec()
+}
+
+/// HMAC-SHA256 (v3 `ACS3-HMAC-SHA256` signatures).
+pub fn hmac_sha256(key: &[u8], message: &[u8]) -> Vec<u8> {
+    let k = hmac::Key::new(hmac::HMAC_SHA256, key);
+    hmac::sign(&k, message).as_ref().to_vec()
+}
+
+/// Lowercase hex SHA-256 of `data`.
+pub fn sha256_hex(data: &[u8]) -> String {
+    hex::encode(digest::digest(&digest::SHA256, data))
+}
+
+/// Checks an HMAC-SHA1 tag in constant time.
+pub fn hmac_sha1_verify(key: &[u8], message: &[u8], tag: &[u8]) -> bool {
+    let k = hmac::Key::new(hmac::HMAC_SHA1_FOR_LEGACY_USE_ONLY, key);
+    hmac::verify(&k, message, tag).is_ok()
+}
+
+/// Checks an HMAC-SHA256 tag in constant time.
+pub fn hmac_sha256_verify(key: &[u8], message: &[u8], tag: &[u8]) -> bool {
+    let k = hmac::Key::new(hmac::HMAC_SHA256, key);
+    hmac::verify(&k, message, tag).is_ok()
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,196 @@
+//! rambridge: a self-hostable Resource Access Management service (RAM + STS + IMS in the mould of
+//! Alibaba Cloud) with SSO federation, speaking the Alibaba Cloud RPC wire format so the official
+//! SDKs work unchanged.
+//!
+//! Module map (see `docs/architecture.md`):
+//! - [`config`]: one typed configuration, layered flags > env > file > defaults.
+//! - [`api`]: the RPC endpoint (signatures, dispatch, error envelope) and ops endpoints.
+//! - [`ram`]: accounts and identities (domain logic).
+//! - [`crypto`]: master key, sealing, random ids, HMAC.
+//! - [`store`]: the only module with SQL (SQLite and PostgreSQL).
+//! - [`clock`]: the one source of "now".
+//! - [`metrics`]: Prometheus registry.
+#![warn(missing_docs)]
+
+pub mod api;
+pub mod client;
+pub mod clock;
+pub mod config;
+pub mod crypto;
+pub mod metrics;
+pub mod principal;
+pub mod ram;
+pub mod store;
+
+use std::net::SocketAddr;
+use std::num::NonZeroU32;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use governor::clock::{Clock as _, DefaultClock};
+use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+use tokio::net::TcpListener;
+
+use crate::api::error::ApiError;
+use crate::clock::{SharedClock, SystemClock};
+use crate::config::Config;
+use crate::crypto::Keyring;
+use crate::metrics::Metrics;
+use crate::store::Store;
+
+/// Everything a request handler needs; cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    /// Validated configuration.
+    pub config: Arc<Config>,
+    /// Database.
+    pub store: Store,
+    /// Master keys.
+    pub keys: Arc<Keyring>,
+    /// Time source.
+    pub clock: SharedClock,
+    /// Metrics registry.
+    pub metrics: Arc<Metrics>,
+    /// Public base URL (no trailing slash).
+    pub public_url: Arc<str>,
+    limiter: Arc<DefaultKeyedRateLimiter<String>>,
+}
+
+impl AppState {
+    /// Builds the state from its parts.
+    pub fn new(
+        config: Config,
+        store: Store,
+        keys: Keyring,
+        clock: SharedClock,
+        public_url: String,
+    ) -> AppState {
+        let rate = NonZeroU32::new(config.rate_limit_per_second).unwrap_or(NonZeroU32::MIN);
+        let burst = NonZeroU32::new(config.rate_limit_burst).unwrap_or(NonZeroU32::MIN);
+        let limiter = RateLimiter::keyed(Quota::per_second(rate).allow_burst(burst));
+        AppState {
+            config: Arc::new(config),
+            store,
+            keys: Arc::new(keys),
+            clock,
+            metrics: Arc::new(Metrics::new()),
+            public_url: public_url.into(),
+            limiter: Arc::new(limiter),
+        }
+    }
+
+    /// Per-AccessKey rate limit; `Throttling.User` with a retry hint when exceeded.
+    pub fn check_rate(&self, access_key_id: &str) -> Result<(), ApiError> {
+        self.limiter
+            .check_key(&access_key_id.to_string())
+            .map_err(|not_until| {
+                let wait = not_until.wait_time_from(DefaultClock::default().now());
+                ApiError::throttled(wait.as_secs() + 1)
+            })
+    }
+
+    /// Periodic upkeep: expired nonces, idle rate-limiter entries.
+    pub async fn maintain(&self) {
+        match self.store.purge_expired_nonces(self.clock.now_ms()).await {
+            Ok(n) if n > 0 => tracing::debug!(purged = n, "expired nonces removed"),
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "nonce purge failed"),
+        }
+        self.limiter.retain_recent();
+        self.limiter.shrink_to_fit();
+    }
+}
+
+/// The full HTTP application.
+pub fn router(state: AppState) -> axum::Router {
+    api::router(state)
+}
+
+/// Opens the store and keys named by `config`.
+pub async fn open(config: &Config) -> anyhow::Result<(Store, Keyring)> {
+    let keys = crypto::load_keyring(&config.master_key).context("loading the master key")?;
+    let store = Store::connect(&config.database_url)
+        .await
+        .with_context(|| format!("opening {}", store::redact_url(&config.database_url)))?;
+    Ok((store, keys))
+}
+
+/// Runs the server until SIGINT/SIGTERM, then lets in-flight requests finish (bounded by the
+/// configured grace period). Prints `listening on <addr>` on stdout once bound.
+pub async fn serve(config: Config) -> anyhow::Result<()> {
+    let (store, keys) = open(&config).await?;
+    let listener = TcpListener::bind(config.listen)
+        .await
+        .with_context(|| format!("binding {}", config.listen))?;
+    let bound = listener.local_addr()?;
+    let public_url = config.public_url_or(bound);
+    let grace = Duration::from_secs(config.shutdown_grace_seconds);
+    let state = AppState::new(
+        config,
+        store.clone(),
+        keys,
+        Arc::new(SystemClock),
+        public_url,
+    );
+
+    let upkeep = {
+        let state = state.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(Duration::from_secs(60));
+            loop {
+                tick.tick().await;
+                state.maintain().await;
+            }
+        })
+    };
+
+    tracing::info!(%bound, public_url = %state.public_url, backend = ?store.kind(), "rambridge started");
+    println!("listening on {bound}");
+
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
+    let server = tokio::spawn(async move {
+        axum::serve(listener, app)
+            .with_graceful_shutdown(async {
+                let _ = stop_rx.await;
+            })
+            .await
+    });
+
+    shutdown_signal().await;
+    tracing::info!(
+        grace_seconds = grace.as_secs(),
+        "shutting down; finishing in-flight requests"
+    );
+    let _ = stop_tx.send(());
+    match tokio::time::timeout(grace, server).await {
+        Ok(joined) => joined.context("server task")?.context("server")?,
+        Err(_) => tracing::warn!("grace period over; dropping remaining connections"),
+    }
+    upkeep.abort();
+    store.close().await;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+}

@@ -1,0 +1,137 @@
+//! The `rambridge` command line: `serve`, `account create`, `account list`.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use clap::{Parser, Subcommand};
+use rambridge::config::{Config, Settings};
+
+/// rambridge: Resource Access Management with SSO federation, on the Alibaba Cloud RPC API.
+#[derive(Parser, Debug)]
+#[command(name = "rambridge", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Run the server.
+    Serve(Common),
+    /// Manage accounts (tenants).
+    #[command(subcommand)]
+    Account(AccountCommand),
+}
+
+#[derive(clap::Args, Debug)]
+struct Common {
+    /// TOML configuration file (keys as in config.example.toml).
+    #[arg(long, env = "RAMBRIDGE_CONFIG")]
+    config: Option<PathBuf>,
+    #[command(flatten)]
+    settings: Settings,
+}
+
+#[derive(Subcommand, Debug)]
+enum AccountCommand {
+    /// Create an account and its root AccessKey; prints one JSON object (the secret is shown
+    /// only here).
+    Create {
+        /// Account alias: 3-63 lowercase letters, digits and '-'.
+        #[arg(long)]
+        alias: String,
+        #[command(flatten)]
+        common: Common,
+    },
+    /// List accounts as JSON.
+    List {
+        #[command(flatten)]
+        common: Common,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let common = match &cli.command {
+        Command::Serve(c) => c,
+        Command::Account(
+            AccountCommand::Create { common, .. } | AccountCommand::List { common },
+        ) => common,
+    };
+    let config = match Config::load(common.settings.clone(), common.config.as_deref()) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    init_logging(&config.log);
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = runtime.block_on(async move {
+        match cli.command {
+            Command::Serve(_) => rambridge::serve(config).await,
+            Command::Account(AccountCommand::Create { alias, .. }) => {
+                account_create(&config, &alias).await
+            }
+            Command::Account(AccountCommand::List { .. }) => account_list(&config).await,
+        }
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_logging(filter: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_new(filter)
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
+}
+
+async fn account_create(config: &Config, alias: &str) -> anyhow::Result<()> {
+    let (store, keys) = rambridge::open(config).await?;
+    let clock: Arc<dyn rambridge::clock::Clock> = Arc::new(rambridge::clock::SystemClock);
+    let created = rambridge::ram::create_account(&store, &keys, clock.as_ref(), alias).await;
+    store.close().await;
+    let created = created?;
+    println!("{}", serde_json::to_string(&created)?);
+    Ok(())
+}
+
+async fn account_list(config: &Config) -> anyhow::Result<()> {
+    let (store, _keys) = rambridge::open(config).await?;
+    let accounts = store.list_accounts().await;
+    store.close().await;
+    let list: Vec<serde_json::Value> = accounts?
+        .into_iter()
+        .map(|a| {
+            serde_json::json!({
+                "AccountId": a.id,
+                "AccountAlias": a.alias,
+                "CreateDate": chrono::DateTime::from_timestamp_millis(a.created_at)
+                    .map(rambridge::clock::format_iso8601),
+            })
+        })
+        .collect();
+    println!(
+        "{}",
+        serde_json::to_string(&serde_json::json!({ "Accounts": list }))?
+    );
+    Ok(())
+}

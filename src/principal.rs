@@ -1,0 +1,37 @@
+//! Who is calling: the authenticated identity every API decision is made for (DESIGN.md "How a
+//! request flows", step 2).
+
+/// An authenticated caller.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Principal {
+    /// The account root, signing with the account's root AccessKey.
+    Root {
+        /// 16-digit account id.
+        account_id: String,
+    },
+}
+
+impl Principal {
+    /// The account the principal belongs to.
+    pub fn account_id(&self) -> &str {
+        match self {
+            Principal::Root { account_id } => account_id,
+        }
+    }
+
+    /// The principal's ARN (spec §7).
+    pub fn arn(&self) -> String {
+        match self {
+            Principal::Root { account_id } => format!("acs:ram::{account_id}:root"),
+        }
+    }
+}
+
+/// The authenticated caller of one request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Caller {
+    /// Identity.
+    pub principal: Principal,
+    /// The AccessKeyId that signed the request.
+    pub access_key_id: String,
+}

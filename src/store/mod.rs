@@ -1,0 +1,374 @@
+//! The store: the only module that speaks SQL.
+//!
+//! One [`Store`] serves SQLite (the default, embedded, WAL mode) and PostgreSQL (scale-out: several
+//! stateless replicas share it). Queries are written once in portable SQL (`$1` placeholders,
+//! `BIGINT` epoch-millisecond times) and compiled for both pools through [`on_pool!`]; dialect
+//! differences live only in `migrations/sqlite` and `migrations/postgres`. Uniqueness is enforced
+//! by constraints, never by check-then-insert, and violations come back as
+//! [`StoreError::Conflict`]. The nonce cache lives here so that replay protection holds across
+//! replicas.
+
+mod error;
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::postgres::{PgPool, PgPoolOptions};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
+
+pub use error::StoreError;
+use error::on_unique;
+
+/// Runs the same body against whichever pool backs the store. The body is compiled once per
+/// backend, so the SQL text is shared while sqlx's types stay concrete.
+macro_rules! on_pool {
+    ($store:expr, $pool:ident => $body:expr) => {
+        match &$store.backend {
+            Backend::Sqlite($pool) => $body,
+            Backend::Postgres($pool) => $body,
+        }
+    };
+}
+
+#[derive(Clone, Debug)]
+enum Backend {
+    Sqlite(SqlitePool),
+    Postgres(PgPool),
+}
+
+/// Which database engine backs a [`Store`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BackendKind {
+    /// Embedded SQLite file (or in-memory database).
+    Sqlite,
+    /// PostgreSQL server.
+    Postgres,
+}
+
+/// Handle to the database; cheap to clone (pools are reference counted).
+#[derive(Clone, Debug)]
+pub struct Store {
+    backend: Backend,
+}
+
+/// An account (tenant).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Account {
+    /// 16-digit account id.
+    pub id: String,
+    /// Unique alias (3-63 chars, lowercase letters, digits and `-`).
+    pub alias: String,
+    /// Creation time, epoch milliseconds.
+    pub created_at: i64,
+}
+
+/// Whether an AccessKey may sign requests.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum KeyStatus {
+    /// Usable.
+    Active,
+    /// Disabled by its owner; requests signed with it are refused.
+    Inactive,
+}
+
+impl KeyStatus {
+    /// The wire and database spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            KeyStatus::Active => "Active",
+            KeyStatus::Inactive => "Inactive",
+        }
+    }
+
+    fn parse(s: &str) -> Result<Self, StoreError> {
+        match s {
+            "Active" => Ok(KeyStatus::Active),
+            "Inactive" => Ok(KeyStatus::Inactive),
+            other => Err(StoreError::Backend(sqlx::Error::Decode(
+                format!("unknown access key status {other:?}").into(),
+            ))),
+        }
+    }
+}
+
+/// A long-term AccessKey as stored: the secret only in sealed form.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AccessKeyRecord {
+    /// The AccessKeyId (`LTAI...`).
+    pub id: String,
+    /// Owning account.
+    pub account_id: String,
+    /// Owning RAM user; `None` for the account root's key.
+    pub user_id: Option<String>,
+    /// Active or Inactive.
+    pub status: KeyStatus,
+    /// AEAD-sealed secret (see `crypto::Keyring::seal`).
+    pub secret_sealed: Vec<u8>,
+    /// Creation time, epoch milliseconds.
+    pub created_at: i64,
+}
+
+/// Result of recording a request nonce.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NonceOutcome {
+    /// First use of this nonce for this AccessKey within its lifetime.
+    Fresh,
+    /// Seen before and not yet expired: a replay.
+    Replayed,
+}
+
+type AccessKeyRow = (String, String, Option<String>, String, Vec<u8>, i64);
+
+impl Store {
+    /// Connects to `url` (`sqlite://path`, `sqlite::memory:`, `postgres://...`) and applies the
+    /// backend's migrations.
+    pub async fn connect(url: &str) -> Result<Store, StoreError> {
+        let backend = if url.starts_with("sqlite:") {
+            let opts = SqliteConnectOptions::from_str(url)
+                .map_err(|e| StoreError::InvalidUrl(e.to_string()))?
+                .create_if_missing(true)
+                .journal_mode(SqliteJournalMode::Wal)
+                .synchronous(SqliteSynchronous::Normal)
+                .busy_timeout(Duration::from_secs(5))
+                .foreign_keys(true);
+            // An in-memory database exists per connection: keep exactly one.
+            let max = if url.contains(":memory:") { 1 } else { 8 };
+            let pool = SqlitePoolOptions::new()
+                .max_connections(max)
+                .connect_with(opts)
+                .await?;
+            sqlx::migrate!("./migrations/sqlite").run(&pool).await?;
+            Backend::Sqlite(pool)
+        } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+            let pool = PgPoolOptions::new()
+                .max_connections(16)
+                .acquire_timeout(Duration::from_secs(10))
+                .connect(url)
+                .await?;
+            sqlx::migrate!("./migrations/postgres").run(&pool).await?;
+            Backend::Postgres(pool)
+        } else {
+            return Err(StoreError::InvalidUrl(format!(
+                "unsupported scheme in {:?}: use sqlite://PATH or postgres://...",
+                redact_url(url)
+            )));
+        };
+        Ok(Store { backend })
+    }
+
+    /// Which engine this store runs on.
+    pub fn kind(&self) -> BackendKind {
+        match self.backend {
+            Backend::Sqlite(_) => BackendKind::Sqlite,
+            Backend::Postgres(_) => BackendKind::Postgres,
+        }
+    }
+
+    /// Checks that the database answers (readiness probe).
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        on_pool!(self, pool => {
+            sqlx::query("SELECT 1").execute(pool).await?;
+        });
+        Ok(())
+    }
+
+    /// Closes every pooled connection (graceful shutdown).
+    pub async fn close(&self) {
+        on_pool!(self, pool => pool.close().await)
+    }
+
+    /// Creates an account together with its root AccessKey, atomically.
+    pub async fn create_account(
+        &self,
+        account: &Account,
+        root_key: &AccessKeyRecord,
+    ) -> Result<(), StoreError> {
+        on_pool!(self, pool => {
+            let mut tx = pool.begin().await?;
+            sqlx::query("INSERT INTO accounts (id, alias, created_at) VALUES ($1, $2, $3)")
+                .bind(&account.id)
+                .bind(&account.alias)
+                .bind(account.created_at)
+                .execute(&mut *tx)
+                .await
+                .map_err(|e| on_unique(e, "account alias or id"))?;
+            sqlx::query(
+                "INSERT INTO access_keys \
+                 (id, account_id, user_id, status, secret_sealed, created_at, updated_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $6)",
+            )
+            .bind(&root_key.id)
+            .bind(&root_key.account_id)
+            .bind(&root_key.user_id)
+            .bind(root_key.status.as_str())
+            .bind(&root_key.secret_sealed)
+            .bind(root_key.created_at)
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| on_unique(e, "access key id"))?;
+            tx.commit().await?;
+        });
+        Ok(())
+    }
+
+    /// Every account, oldest first.
+    pub async fn list_accounts(&self) -> Result<Vec<Account>, StoreError> {
+        let rows: Vec<(String, String, i64)> = on_pool!(self, pool => {
+            sqlx::query_as("SELECT id, alias, created_at FROM accounts ORDER BY created_at, id")
+                .fetch_all(pool)
+                .await?
+        });
+        Ok(rows
+            .into_iter()
+            .map(|(id, alias, created_at)| Account {
+                id,
+                alias,
+                created_at,
+            })
+            .collect())
+    }
+
+    /// The account with this id, if any.
+    pub async fn find_account(&self, id: &str) -> Result<Option<Account>, StoreError> {
+        let row: Option<(String, String, i64)> = on_pool!(self, pool => {
+            sqlx::query_as("SELECT id, alias, created_at FROM accounts WHERE id = $1")
+                .bind(id)
+                .fetch_optional(pool)
+                .await?
+        });
+        Ok(row.map(|(id, alias, created_at)| Account {
+            id,
+            alias,
+            created_at,
+        }))
+    }
+
+    /// The account with this alias, if any.
+    pub async fn find_account_by_alias(&self, alias: &str) -> Result<Option<Account>, StoreError> {
+        let row: Option<(String, String, i64)> = on_pool!(self, pool => {
+            sqlx::query_as("SELECT id, alias, created_at FROM accounts WHERE alias = $1")
+                .bind(alias)
+                .fetch_optional(pool)
+                .await?
+        });
+        Ok(row.map(|(id, alias, created_at)| Account {
+            id,
+            alias,
+            created_at,
+        }))
+    }
+
+    /// The long-term AccessKey with this id, if any.
+    pub async fn find_access_key(&self, id: &str) -> Result<Option<AccessKeyRecord>, StoreError> {
+        let row: Option<AccessKeyRow> = on_pool!(self, pool => {
+            sqlx::query_as(
+                "SELECT id, account_id, user_id, status, secret_sealed, created_at \
+                 FROM access_keys WHERE id = $1",
+            )
+            .bind(id)
+            .fetch_optional(pool)
+            .await?
+        });
+        row.map(access_key_from_row).transpose()
+    }
+
+    /// Sets an AccessKey's status; returns whether a key was changed.
+    pub async fn update_access_key_status(
+        &self,
+        id: &str,
+        status: KeyStatus,
+        now_ms: i64,
+    ) -> Result<bool, StoreError> {
+        let done = on_pool!(self, pool => {
+            sqlx::query("UPDATE access_keys SET status = $1, updated_at = $2 WHERE id = $3")
+                .bind(status.as_str())
+                .bind(now_ms)
+                .bind(id)
+                .execute(pool)
+                .await?
+                .rows_affected()
+        });
+        Ok(done > 0)
+    }
+
+    /// Records `nonce` for `access_key_id` until `expires_at_ms`. A nonce still unexpired from an
+    /// earlier request is a replay. Expired entries for the same key and nonce are replaced.
+    pub async fn record_nonce(
+        &self,
+        access_key_id: &str,
+        nonce: &str,
+        now_ms: i64,
+        expires_at_ms: i64,
+    ) -> Result<NonceOutcome, StoreError> {
+        // One statement: insert, or take over an expired row. Zero rows affected means an
+        // unexpired row exists, i.e. a replay. Atomic on both backends.
+        let affected = on_pool!(self, pool => {
+            sqlx::query(
+                "INSERT INTO request_nonces (access_key_id, nonce, expires_at) \
+                 VALUES ($1, $2, $3) \
+                 ON CONFLICT (access_key_id, nonce) DO UPDATE SET expires_at = excluded.expires_at \
+                 WHERE request_nonces.expires_at <= $4",
+            )
+            .bind(access_key_id)
+            .bind(nonce)
+            .bind(expires_at_ms)
+            .bind(now_ms)
+            .execute(pool)
+            .await?
+            .rows_affected()
+        });
+        Ok(if affected > 0 {
+            NonceOutcome::Fresh
+        } else {
+            NonceOutcome::Replayed
+        })
+    }
+
+    /// Deletes nonces that expired at or before `now_ms`; returns how many.
+    pub async fn purge_expired_nonces(&self, now_ms: i64) -> Result<u64, StoreError> {
+        let n = on_pool!(self, pool => {
+            sqlx::query("DELETE FROM request_nonces WHERE expires_at <= $1")
+                .bind(now_ms)
+                .execute(pool)
+                .await?
+                .rows_affected()
+        });
+        Ok(n)
+    }
+}
+
+fn access_key_from_row(row: AccessKeyRow) -> Result<AccessKeyRecord, StoreError> {
+    let (id, account_id, user_id, status, secret_sealed, created_at) = row;
+    Ok(AccessKeyRecord {
+        id,
+        account_id,
+        user_id,
+        status: KeyStatus::parse(&status)?,
+        secret_sealed,
+        created_at,
+    })
+}
+
+/// Hides a password in a database URL before it is shown in a message or log.
+pub fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme_end), Some(at)) if at > scheme_end => {
+            let userinfo = &url[scheme_end + 3..at];
+            match userinfo.find(':') {
+                Some(colon) => format!(
+                    "{}{}:***{}",
+                    &url[..scheme_end + 3],
+                    &userinfo[..colon],
+                    &url[at..]
+                ),
+                None => url.to_string(),
+            }
+        }
+        _ => url.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests;
