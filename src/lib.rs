@@ -18,6 +18,7 @@ pub mod clock;
 pub mod config;
 pub mod crypto;
 pub mod metrics;
+pub mod policy;
 pub mod principal;
 pub mod ram;
 pub mod store;

@@ -225,12 +225,12 @@ fn claim_v3<'a>(
             return Err(incomplete(format!("The header {n:?} must be signed.")));
         }
     }
-    if let Some(claimed_hash) = header(headers, "x-acs-content-sha256") {
-        if !claimed_hash.eq_ignore_ascii_case(&sha256_hex(meta.body)) {
-            return Err(incomplete(
-                "x-acs-content-sha256 does not match the request body.",
-            ));
-        }
+    if let Some(claimed_hash) = header(headers, "x-acs-content-sha256")
+        && !claimed_hash.eq_ignore_ascii_case(&sha256_hex(meta.body))
+    {
+        return Err(incomplete(
+            "x-acs-content-sha256 does not match the request body.",
+        ));
     }
     let timestamp =
         header(headers, "x-acs-date").ok_or_else(|| ApiError::missing_parameter("x-acs-date"))?;
@@ -238,12 +238,12 @@ fn claim_v3<'a>(
         .filter(|n| !n.is_empty())
         .ok_or_else(|| ApiError::missing_parameter("x-acs-signature-nonce"))?;
     let security_token = header(headers, "x-acs-security-token");
-    if let Some(id) = header(headers, "x-acs-accesskey-id") {
-        if id != auth.access_key_id {
-            return Err(incomplete(
-                "x-acs-accesskey-id differs from the Credential.",
-            ));
-        }
+    if let Some(id) = header(headers, "x-acs-accesskey-id")
+        && id != auth.access_key_id
+    {
+        return Err(incomplete(
+            "x-acs-accesskey-id differs from the Credential.",
+        ));
     }
     Ok(Claimed {
         access_key_id: auth.access_key_id.clone(),

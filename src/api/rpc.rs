@@ -196,10 +196,15 @@ pub fn error_response(err: &ApiError, product: Option<Product>, request_id: &str
         body.insert("AccessDeniedDetail".into(), detail.clone());
     }
     let mut resp = json_response(err.status, &Value::Object(body), request_id);
-    if let Some(secs) = err.retry_after {
-        if let Ok(v) = HeaderValue::from_str(&secs.to_string()) {
-            resp.headers_mut().insert("x-acs-retry-after", v);
-        }
+    if err.status == StatusCode::PAYLOAD_TOO_LARGE {
+        // The unread rest of the body makes the connection unusable: tell the client.
+        resp.headers_mut()
+            .insert(header::CONNECTION, HeaderValue::from_static("close"));
+    }
+    if let Some(secs) = err.retry_after
+        && let Ok(v) = HeaderValue::from_str(&secs.to_string())
+    {
+        resp.headers_mut().insert("x-acs-retry-after", v);
     }
     resp
 }

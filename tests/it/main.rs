@@ -1,0 +1,12 @@
+//! The one integration-test binary (linked once). Modules:
+//! - `store`: the Store contract suite, on SQLite always and on PostgreSQL when
+//!   `RAMBRIDGE_TEST_POSTGRES_URL` is set (CI sets it; `RAMBRIDGE_REQUIRE_POSTGRES=1` makes its
+//!   absence a failure instead of a loud skip).
+//! - `server`: drives the real `rambridge` binary over HTTP and its CLI.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+mod policy_conformance;
+mod policy_props;
+mod server;
+mod store;
