@@ -118,6 +118,15 @@ pub struct Settings {
     #[arg(long, env = "RAMBRIDGE_SIGNATURE_WINDOW_SECONDS")]
     pub signature_window_seconds: Option<u32>,
 
+    /// Reverse proxies whose `X-Forwarded-For`/`X-Forwarded-Proto` are believed, as a
+    /// comma-separated list of addresses or CIDRs (e.g. `127.0.0.1/32,10.0.0.0/8`) [default: none].
+    #[arg(long, env = "RAMBRIDGE_TRUSTED_PROXIES")]
+    pub trusted_proxies: Option<String>,
+
+    /// Domain suffix of user principal names: `<user>@<alias>.<suffix>` [default: onaliyun.com].
+    #[arg(long, env = "RAMBRIDGE_DEFAULT_DOMAIN_SUFFIX")]
+    pub default_domain_suffix: Option<String>,
+
     /// Seconds in-flight requests get to finish after SIGINT/SIGTERM [default: 30].
     #[arg(long, env = "RAMBRIDGE_SHUTDOWN_GRACE_SECONDS")]
     pub shutdown_grace_seconds: Option<u64>,
@@ -139,6 +148,8 @@ impl Settings {
             signature_window_seconds: self
                 .signature_window_seconds
                 .or(lower.signature_window_seconds),
+            trusted_proxies: self.trusted_proxies.or(lower.trusted_proxies),
+            default_domain_suffix: self.default_domain_suffix.or(lower.default_domain_suffix),
             shutdown_grace_seconds: self.shutdown_grace_seconds.or(lower.shutdown_grace_seconds),
         }
     }
@@ -198,6 +209,10 @@ pub struct Config {
     pub rate_limit_burst: u32,
     /// Timestamp window in seconds.
     pub signature_window_seconds: u32,
+    /// Proxies whose forwarding headers are believed.
+    pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// Domain suffix of user principal names.
+    pub default_domain_suffix: String,
     /// Shutdown grace period in seconds.
     pub shutdown_grace_seconds: u64,
 }
@@ -263,8 +278,24 @@ impl Config {
                 message: "must be between 60 and 3600".into(),
             });
         }
+        let trusted_proxies = parse_networks(s.trusted_proxies.as_deref().unwrap_or(""))?;
+        let default_domain_suffix = s
+            .default_domain_suffix
+            .unwrap_or_else(|| "onaliyun.com".into());
+        if default_domain_suffix.is_empty()
+            || !default_domain_suffix
+                .split('.')
+                .all(|l| !l.is_empty() && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-'))
+        {
+            return Err(ConfigError::Invalid {
+                key: "default_domain_suffix",
+                message: format!("{default_domain_suffix:?} is not a domain name"),
+            });
+        }
         Ok(Config {
             listen,
+            trusted_proxies,
+            default_domain_suffix,
             database_url,
             public_url,
             master_key,
@@ -293,6 +324,21 @@ impl Config {
             .clone()
             .unwrap_or_else(|| format!("http://{bound}"))
     }
+}
+
+fn parse_networks(list: &str) -> Result<Vec<ipnet::IpNet>, ConfigError> {
+    list.split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|s| {
+            s.parse::<ipnet::IpNet>()
+                .or_else(|_| s.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+                .map_err(|_| ConfigError::Invalid {
+                    key: "trusted_proxies",
+                    message: format!("{s:?} is not an IP address or CIDR"),
+                })
+        })
+        .collect()
 }
 
 fn validate_public_url(u: &str) -> Result<String, ConfigError> {

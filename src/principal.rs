@@ -9,13 +9,22 @@ pub enum Principal {
         /// 16-digit account id.
         account_id: String,
     },
+    /// A RAM user, signing with one of its AccessKeys.
+    User {
+        /// Owning account.
+        account_id: String,
+        /// User id.
+        user_id: String,
+        /// `UserName`.
+        user_name: String,
+    },
 }
 
 impl Principal {
     /// The account the principal belongs to.
     pub fn account_id(&self) -> &str {
         match self {
-            Principal::Root { account_id } => account_id,
+            Principal::Root { account_id } | Principal::User { account_id, .. } => account_id,
         }
     }
 
@@ -23,6 +32,11 @@ impl Principal {
     pub fn arn(&self) -> String {
         match self {
             Principal::Root { account_id } => format!("acs:ram::{account_id}:root"),
+            Principal::User {
+                account_id,
+                user_name,
+                ..
+            } => format!("acs:ram::{account_id}:user/{user_name}"),
         }
     }
 }

@@ -143,6 +143,8 @@ pub mod codes {
     pub const THROTTLING_USER: &str = "Throttling.User";
     /// Policy evaluation denied.
     pub const NO_PERMISSION: &str = "NoPermission";
+    /// A policy document that does not parse or validate.
+    pub const MALFORMED_POLICY: &str = "MalformedPolicyDocument";
     /// A bug or backend failure.
     pub const INTERNAL_ERROR: &str = "InternalError";
 }
@@ -158,8 +160,12 @@ pub fn from_crypto(request_id: &str, err: CryptoError) -> ApiError {
     ApiError::internal(request_id, &err)
 }
 
-/// Maps RAM domain errors.
+/// Maps RAM domain errors (spec §3.4 families).
 pub fn from_ram(request_id: &str, err: RamError) -> ApiError {
+    let dynamic = |status: StatusCode, code: String, message: String| ApiError {
+        code: Cow::Owned(code),
+        ..ApiError::new(status, "", message)
+    };
     match err {
         RamError::InvalidAccountAlias(msg) => ApiError::invalid_parameter("AccountAlias", msg),
         RamError::AccountAliasTaken(alias) => ApiError::new(
@@ -167,8 +173,79 @@ pub fn from_ram(request_id: &str, err: RamError) -> ApiError {
             "EntityAlreadyExists.AccountAlias",
             format!("The account alias {alias:?} is already taken."),
         ),
+        RamError::Invalid {
+            field,
+            kind,
+            message,
+        } => dynamic(
+            StatusCode::BAD_REQUEST,
+            format!("InvalidParameter.{field}.{kind}"),
+            message,
+        ),
+        RamError::NotFound { entity, message } => dynamic(
+            StatusCode::NOT_FOUND,
+            format!("EntityNotExist.{entity}"),
+            message,
+        ),
+        RamError::AlreadyExists { entity, message } => dynamic(
+            StatusCode::CONFLICT,
+            format!("EntityAlreadyExists.{entity}"),
+            message,
+        ),
+        RamError::DeleteConflict { what, message } => dynamic(
+            StatusCode::CONFLICT,
+            format!("DeleteConflict.{what}"),
+            message,
+        ),
+        RamError::LimitExceeded { what, message } => dynamic(
+            StatusCode::CONFLICT,
+            format!("LimitExceeded.{what}"),
+            message,
+        ),
+        RamError::MalformedPolicy(e) => ApiError::new(
+            StatusCode::BAD_REQUEST,
+            codes::MALFORMED_POLICY,
+            format!("The policy document is malformed: {e}"),
+        ),
+        RamError::PasswordTooWeak(msg) => ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "InvalidParameter.Password.TooWeak",
+            msg,
+        ),
+        RamError::AuthenticationCode => ApiError::new(
+            StatusCode::FORBIDDEN,
+            "CheckAuthenticationCodeFail",
+            "The authentication codes are not valid for this MFA device.",
+        ),
         RamError::Store(e) => from_store(request_id, e),
         RamError::Crypto(e) => from_crypto(request_id, e),
+    }
+}
+
+/// `403 NoPermission` naming the action, with Alibaba's `AccessDeniedDetail`.
+pub fn no_permission(
+    action: &str,
+    principal_type: &str,
+    account_id: &str,
+    principal_name: &str,
+    explicit: bool,
+) -> ApiError {
+    ApiError {
+        access_denied_detail: Some(serde_json::json!({
+            "AuthAction": action,
+            "AuthPrincipalType": principal_type,
+            "AuthPrincipalOwnerId": account_id,
+            "AuthPrincipalDisplayName": principal_name,
+            "PolicyType": "AccountLevelIdentityBasedPolicy",
+            "NoPermissionType": if explicit { "ExplicitDeny" } else { "ImplicitDeny" },
+        })),
+        ..ApiError::new(
+            StatusCode::FORBIDDEN,
+            codes::NO_PERMISSION,
+            format!(
+                "You are not authorized to do this action ({action}). You should be authorized by RAM."
+            ),
+        )
     }
 }
 

@@ -7,10 +7,13 @@
 //! module. Every failure is an [`error::ApiError`] rendered as the Alibaba error envelope.
 
 pub mod auth;
+pub mod authorize;
+pub mod client_info;
 pub mod dispatch;
 pub mod error;
 mod ops;
 pub mod params;
+mod ram;
 pub mod rpc;
 pub mod signature;
 mod sts;

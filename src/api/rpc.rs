@@ -9,7 +9,9 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value};
 
 use super::auth::{self, RequestMeta};
-use super::dispatch::{self, Action, ActionContext, Product};
+use super::authorize::authorize;
+use super::client_info::client_info;
+use super::dispatch::{self, ActionContext, ActionSpec, Product};
 use super::error::{ApiError, codes};
 use super::params::Params;
 use crate::AppState;
@@ -18,7 +20,7 @@ const JSON_CONTENT_TYPE: &str = "application/json;charset=utf-8";
 
 /// What one request produced, for the response and the metrics.
 struct Outcome {
-    action: Option<Action>,
+    action: Option<&'static ActionSpec>,
     product: Option<Product>,
     result: Result<Map<String, Value>, ApiError>,
 }
@@ -30,7 +32,7 @@ pub async fn handle(state: &AppState, req: Request) -> Response {
     let (parts, body) = req.into_parts();
     let outcome = process(state, &parts, body, &request_id).await;
 
-    let action_label = outcome.action.map_or("unknown", Action::name);
+    let action_label = outcome.action.map_or("unknown", |a| a.name);
     let outcome_label = match &outcome.result {
         Ok(_) => "Success",
         Err(e) => e.code.as_ref(),
@@ -74,7 +76,7 @@ async fn run(
     parts: &Parts,
     body: Body,
     request_id: &str,
-    action_out: &mut Option<Action>,
+    action_out: &mut Option<&'static ActionSpec>,
     product_out: &mut Option<Product>,
 ) -> Result<Map<String, Value>, ApiError> {
     if parts.method != Method::GET && parts.method != Method::POST {
@@ -101,7 +103,7 @@ async fn run(
         )
     })?;
     *product_out = Some(product);
-    let action = Action::lookup(product, action_name).ok_or_else(ApiError::unknown_action)?;
+    let action = dispatch::lookup(product, action_name).ok_or_else(ApiError::unknown_action)?;
     *action_out = Some(action);
 
     let caller = if action.is_anonymous() {
@@ -115,6 +117,8 @@ async fn run(
         };
         let caller = auth::authenticate(state, &meta, &params, request_id).await?;
         state.check_rate(&caller.access_key_id)?;
+        let client = client_info(parts, &state.config.trusted_proxies);
+        authorize(state, &caller, action, &params, &client, request_id).await?;
         Some(caller)
     };
 

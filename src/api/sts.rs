@@ -9,7 +9,7 @@ use crate::principal::Principal;
 
 /// `GetCallerIdentity` (STS 2015-04-01): who signed this request. Any authenticated caller may
 /// call it; no permission is required (as at Alibaba).
-pub fn get_caller_identity(ctx: &ActionContext<'_>) -> Result<Map<String, Value>, ApiError> {
+pub async fn get_caller_identity(ctx: &ActionContext<'_>) -> Result<Map<String, Value>, ApiError> {
     let caller = ctx
         .caller
         .ok_or_else(|| ApiError::internal(ctx.request_id, &"GetCallerIdentity without caller"))?;
@@ -20,6 +20,17 @@ pub fn get_caller_identity(ctx: &ActionContext<'_>) -> Result<Map<String, Value>
             "IdentityType": "Account",
             "PrincipalId": account_id,
             "UserId": account_id,
+        }),
+        Principal::User {
+            account_id,
+            user_id,
+            ..
+        } => json!({
+            "AccountId": account_id,
+            "Arn": caller.principal.arn(),
+            "IdentityType": "RAMUser",
+            "PrincipalId": user_id,
+            "UserId": user_id,
         }),
     };
     match body {

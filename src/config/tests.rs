@@ -129,3 +129,37 @@ fn sqlite_paths() {
     assert_eq!(sqlite_path("sqlite:b.db"), Some("b.db".into()));
     assert_eq!(sqlite_path("sqlite::memory:"), None);
 }
+
+#[test]
+fn trusted_proxies_and_domain_suffix() {
+    let c = Config::from_settings(Settings {
+        trusted_proxies: Some("127.0.0.1, 10.0.0.0/8".into()),
+        ..Settings::default()
+    })
+    .unwrap();
+    assert_eq!(c.trusted_proxies.len(), 2);
+    assert_eq!(c.default_domain_suffix, "onaliyun.com");
+    for (s, key) in [
+        (
+            Settings {
+                trusted_proxies: Some("nope".into()),
+                ..Settings::default()
+            },
+            "trusted_proxies",
+        ),
+        (
+            Settings {
+                default_domain_suffix: Some("a..b".into()),
+                ..Settings::default()
+            },
+            "default_domain_suffix",
+        ),
+    ] {
+        assert!(
+            Config::from_settings(s)
+                .unwrap_err()
+                .to_string()
+                .contains(key)
+        );
+    }
+}

@@ -13,6 +13,7 @@
 
 mod error;
 mod keyfile;
+pub mod totp;
 
 use std::fmt;
 
@@ -292,6 +293,28 @@ pub fn hmac_sha1(key: &[u8], message: &[u8]) -> Vec<u8> {
 pub fn hmac_sha256(key: &[u8], message: &[u8]) -> Vec<u8> {
     let k = hmac::Key::new(hmac::HMAC_SHA256, key);
     hmac::sign(&k, message).as_ref().to_vec()
+}
+
+/// Hashes a password with argon2id (default parameters: 19 MiB, 2 passes) into a PHC string.
+pub fn hash_password(password: &str) -> Result<String, CryptoError> {
+    use argon2::password_hash::{PasswordHasher as _, SaltString};
+    let salt = SaltString::generate(&mut argon2::password_hash::rand_core::OsRng);
+    argon2::Argon2::default()
+        .hash_password(password.as_bytes(), &salt)
+        .map(|h| h.to_string())
+        .map_err(|_| CryptoError::Random)
+}
+
+/// Checks a password against a PHC string from [`hash_password`] (constant time in the hash).
+pub fn verify_password(password: &str, phc: &str) -> bool {
+    use argon2::password_hash::{PasswordHash, PasswordVerifier as _};
+    PasswordHash::new(phc)
+        .map(|h| {
+            argon2::Argon2::default()
+                .verify_password(password.as_bytes(), &h)
+                .is_ok()
+        })
+        .unwrap_or(false)
 }
 
 /// Lowercase hex SHA-256 of `data`.

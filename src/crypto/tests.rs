@@ -123,3 +123,14 @@ fn hmac_known_answers() {
         "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
     );
 }
+
+#[test]
+fn password_hashing() {
+    let phc = hash_password("Correct-Horse-9").unwrap();
+    assert!(phc.starts_with("$argon2id$"));
+    assert!(!phc.contains("Correct-Horse-9"));
+    assert!(verify_password("Correct-Horse-9", &phc));
+    assert!(!verify_password("correct-horse-9", &phc));
+    assert!(!verify_password("x", "not a phc string"));
+    assert_ne!(phc, hash_password("Correct-Horse-9").unwrap());
+}

@@ -1,16 +1,36 @@
 //! RAM: accounts and the identities inside them (domain logic; SQL lives in `store`).
 //!
-//! This first slice owns accounts and their root AccessKey. An account is created with a
-//! 16-digit id, a unique alias (Alibaba's rules, spec §6.5) and one root AccessKey whose secret
-//! is returned once and stored only sealed under the master key, bound to its AccessKeyId.
+//! An account is created with a 16-digit id, a unique alias (Alibaba's rules, spec §6.5) and one
+//! root AccessKey whose secret is returned once and stored only sealed under the master key,
+//! bound to its AccessKeyId. Inside an account: users, AccessKeys, groups, login profiles and
+//! MFA ([`identities`]), roles ([`roles`]), policies and attachments ([`policies`]), and the
+//! authorization of RAM users' calls ([`authz`]). Every operation runs in a [`Scope`]: the
+//! caller's account, so nothing crosses accounts.
 
+pub mod authz;
 mod error;
+pub mod identities;
+pub mod policies;
+pub mod roles;
+pub mod validate;
 
 use crate::clock::Clock;
 use crate::crypto::{self, Keyring, Purpose};
 use crate::store::{AccessKeyRecord, Account, KeyStatus, Store, StoreError};
 
 pub use error::RamError;
+
+/// What every RAM operation runs in: the store, keys, clock and the caller's account.
+pub struct Scope<'a> {
+    /// Database.
+    pub store: &'a Store,
+    /// Master keys (sealing secrets and seeds).
+    pub keys: &'a Keyring,
+    /// Time source.
+    pub clock: &'a dyn Clock,
+    /// The account operated on.
+    pub account_id: &'a str,
+}
 
 /// A freshly created account with its root AccessKey (the only time the secret is visible).
 #[derive(Debug, Clone, serde::Serialize)]

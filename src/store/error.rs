@@ -13,6 +13,19 @@ pub enum StoreError {
         /// Which unique thing collided.
         what: &'static str,
     },
+    /// A delete refused because something still uses the entity; `what` is the Alibaba
+    /// `DeleteConflict.<what>` suffix (e.g. `User.AccessKey`).
+    #[error("still in use: {what}")]
+    InUse {
+        /// Which dependent blocks the delete.
+        what: &'static str,
+    },
+    /// A per-entity limit is reached; `what` is the `LimitExceeded.<what>` suffix.
+    #[error("limit exceeded: {what}")]
+    LimitExceeded {
+        /// Which limit.
+        what: &'static str,
+    },
     /// The database URL could not be understood.
     #[error("invalid database URL: {0}")]
     InvalidUrl(String),

@@ -32,6 +32,13 @@ macro_rules! on_pool {
     };
 }
 
+mod ram;
+
+pub use ram::{
+    Attachment, EffectivePolicy, Group, LoginProfile, MfaDevice, NewPolicyVersion, Page, Policy,
+    PolicyVersion, PrincipalType, Role, User,
+};
+
 #[derive(Clone, Debug)]
 enum Backend {
     Sqlite(SqlitePool),

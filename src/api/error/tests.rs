@@ -75,3 +75,69 @@ fn ram_errors_map() {
         (StatusCode::BAD_REQUEST, "InvalidParameter.AccountAlias")
     );
 }
+
+#[test]
+fn ram_family_codes() {
+    let rows: Vec<(RamError, StatusCode, &str)> = vec![
+        (
+            RamError::Invalid {
+                field: "UserName",
+                kind: "Length",
+                message: "m".into(),
+            },
+            StatusCode::BAD_REQUEST,
+            "InvalidParameter.UserName.Length",
+        ),
+        (
+            RamError::not_found("User", "bob"),
+            StatusCode::NOT_FOUND,
+            "EntityNotExist.User",
+        ),
+        (
+            RamError::exists("Group", "g"),
+            StatusCode::CONFLICT,
+            "EntityAlreadyExists.Group",
+        ),
+        (
+            RamError::from(StoreError::InUse {
+                what: "User.AccessKey",
+            }),
+            StatusCode::CONFLICT,
+            "DeleteConflict.User.AccessKey",
+        ),
+        (
+            RamError::from(StoreError::LimitExceeded {
+                what: "User.AccessKey",
+            }),
+            StatusCode::CONFLICT,
+            "LimitExceeded.User.AccessKey",
+        ),
+        (
+            RamError::PasswordTooWeak("m".into()),
+            StatusCode::BAD_REQUEST,
+            "InvalidParameter.Password.TooWeak",
+        ),
+        (
+            RamError::AuthenticationCode,
+            StatusCode::FORBIDDEN,
+            "CheckAuthenticationCodeFail",
+        ),
+    ];
+    for (err, status, code) in rows {
+        let e = from_ram("R", err);
+        assert_eq!((e.status, e.code.as_ref()), (status, code));
+    }
+}
+
+#[test]
+fn no_permission_carries_detail() {
+    let e = no_permission("ram:CreateUser", "SubUser", "1", "bob", false);
+    assert_eq!(
+        (e.status, e.code.as_ref()),
+        (StatusCode::FORBIDDEN, "NoPermission")
+    );
+    let d = e.access_denied_detail.unwrap();
+    assert_eq!(d["AuthAction"], "ram:CreateUser");
+    assert_eq!(d["NoPermissionType"], "ImplicitDeny");
+    assert!(e.message.contains("ram:CreateUser"));
+}

@@ -1,0 +1,62 @@
+//! Authorization of API calls by RAM users: gather the policies that apply (the user's own and
+//! its groups', System and Custom), evaluate them with the policy engine, and report the
+//! decision. The account root is not evaluated: it may do anything in its own account.
+
+use super::RamError;
+use super::policies::system_policy;
+use crate::policy::{
+    self, Context, Decision, DocumentKind, MAX_CUSTOM_POLICY_CHARS, PolicyDocument, Request,
+};
+use crate::store::{EffectivePolicy, Store};
+
+/// Loads and parses the documents of `effective` policies. A stored custom document always
+/// parsed when it was written; one that no longer parses (a rule tightened since) is skipped
+/// with an error log, which can only remove permissions.
+pub fn documents(effective: &[EffectivePolicy]) -> Vec<PolicyDocument> {
+    let mut docs = Vec::with_capacity(effective.len());
+    for p in effective {
+        match (p.policy_type.as_str(), &p.document) {
+            ("System", _) => match system_policy(&p.policy_name) {
+                Some(sp) => docs.push(sp.parsed.clone()),
+                None => tracing::warn!(policy = %p.policy_name, "unknown System policy attached"),
+            },
+            (_, Some(text)) => {
+                match policy::parse(text, DocumentKind::Permission, MAX_CUSTOM_POLICY_CHARS) {
+                    Ok(d) => docs.push(d),
+                    Err(e) => {
+                        tracing::error!(policy = %p.policy_name, error = %e, "stored policy does not parse")
+                    }
+                }
+            }
+            (_, None) => {
+                tracing::warn!(policy = %p.policy_name, "custom policy without a default version")
+            }
+        }
+    }
+    docs
+}
+
+/// Decides whether RAM user `user_id` of `account_id` may perform `action` on `resource`.
+pub async fn decide_for_user(
+    store: &Store,
+    account_id: &str,
+    user_id: &str,
+    action: &str,
+    resource: &str,
+    context: &Context,
+) -> Result<Decision, RamError> {
+    let effective = store
+        .effective_policies_for_user(account_id, user_id)
+        .await?;
+    let docs = documents(&effective);
+    let refs: Vec<&PolicyDocument> = docs.iter().collect();
+    Ok(policy::evaluate(
+        &refs,
+        &Request {
+            action,
+            resource,
+            context,
+            principals: &[],
+        },
+    ))
+}
