@@ -158,12 +158,25 @@ pub async fn authenticate(
         None => Principal::Root {
             account_id: key.account_id,
         },
-        Some(_) => {
-            // RAM user keys arrive with the RAM user issue; until then no such key exists.
-            return Err(ApiError::internal(
-                request_id,
-                &"access key owned by an unknown user kind",
-            ));
+        Some(user_id) => {
+            // Keys reference their user (foreign key), so the user exists while the key does.
+            let user = state
+                .store
+                .find_user_by_id(&user_id)
+                .await
+                .map_err(|e| from_store(request_id, e))?
+                .ok_or_else(|| {
+                    ApiError::new(
+                        StatusCode::NOT_FOUND,
+                        codes::ACCESS_KEY_NOT_FOUND,
+                        "Specified access key is not found.",
+                    )
+                })?;
+            Principal::User {
+                account_id: key.account_id,
+                user_id,
+                user_name: user.name,
+            }
         }
     };
     Ok(Caller {

@@ -4,131 +4,18 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
-use chrono::{Duration, TimeZone, Utc};
-use serde_json::Value;
+use chrono::Duration;
 use tower::ServiceExt as _;
 
-use crate::client::{self, Credentials};
-use crate::clock::{FixedClock, format_iso8601};
-use crate::config::{Config, Settings};
-use crate::crypto::{Keyring, MasterKey};
-use crate::ram::{self, CreatedAccount};
-use crate::store::{KeyStatus, Store};
-use crate::{AppState, router};
-
-struct Harness {
-    state: AppState,
-    clock: Arc<FixedClock>,
-    account: CreatedAccount,
-    _dir: tempfile::TempDir,
-}
-
-impl Harness {
-    async fn new() -> Harness {
-        Harness::with(Settings::default()).await
-    }
-
-    async fn with(settings: Settings) -> Harness {
-        let dir = tempfile::tempdir().unwrap();
-        let url = format!("sqlite://{}", dir.path().join("t.db").display());
-        let store = Store::connect(&url).await.unwrap();
-        let keys = Keyring::new(MasterKey::from_bytes(&[3u8; 32]).unwrap());
-        let clock = Arc::new(FixedClock::new(
-            Utc.with_ymd_and_hms(2026, 11, 22, 12, 0, 0).unwrap(),
-        ));
-        let account = ram::create_account(&store, &keys, clock.as_ref(), "acme")
-            .await
-            .unwrap();
-        let config = Config::from_settings(Settings {
-            database_url: Some(url),
-            ..settings
-        })
-        .unwrap();
-        let state = AppState::new(
-            config,
-            store,
-            keys,
-            clock.clone(),
-            "http://127.0.0.1:8080".into(),
-        );
-        Harness {
-            state,
-            clock,
-            account,
-            _dir: dir,
-        }
-    }
-
-    fn creds(&self) -> Credentials {
-        Credentials {
-            access_key_id: self.account.access_key_id.clone(),
-            access_key_secret: self.account.access_key_secret.clone(),
-            security_token: None,
-        }
-    }
-
-    fn now(&self) -> String {
-        format_iso8601(crate::clock::Clock::now(self.clock.as_ref()))
-    }
-
-    /// A v1-signed GET with the given action/version and overrides applied after signing.
-    fn v1_query(&self, creds: &Credentials, action: &str, version: &str, nonce: &str) -> String {
-        let mut p = BTreeMap::new();
-        p.insert("Action".to_string(), action.to_string());
-        p.insert("Version".to_string(), version.to_string());
-        client::sign_v1("GET", &mut p, creds, &self.now(), nonce);
-        client::encode_query(&p)
-    }
-
-    async fn send(&self, req: Request<Body>) -> (StatusCode, Value, axum::http::HeaderMap) {
-        let resp = router(self.state.clone()).oneshot(req).await.unwrap();
-        let status = resp.status();
-        let headers = resp.headers().clone();
-        let bytes = axum::body::to_bytes(resp.into_body(), usize::MAX)
-            .await
-            .unwrap();
-        let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
-        (status, body, headers)
-    }
-
-    async fn get(&self, query: &str) -> (StatusCode, Value) {
-        let req = Request::get(format!("/?{query}"))
-            .body(Body::empty())
-            .unwrap();
-        let (s, b, _) = self.send(req).await;
-        (s, b)
-    }
-
-    fn v3_request(&self, creds: &Credentials, nonce: &str, body: &[u8]) -> Request<Body> {
-        let query = BTreeMap::new();
-        let headers = client::sign_v3(
-            &client::V3Request {
-                method: "POST",
-                host: "127.0.0.1:8080",
-                action: "GetCallerIdentity",
-                version: "2015-04-01",
-                query: &query,
-                body,
-                date: &self.now(),
-                nonce,
-            },
-            creds,
-        );
-        let mut req = Request::post("/");
-        for (k, v) in headers {
-            req = req.header(k, v);
-        }
-        req.body(Body::from(body.to_vec())).unwrap()
-    }
-}
-
-fn code(body: &Value) -> &str {
-    body["Code"].as_str().unwrap_or("")
-}
+use super::test_support::{Harness, code};
+use crate::client;
+use crate::config::Settings;
+use crate::ram;
+use crate::router;
+use crate::store::KeyStatus;
 
 #[tokio::test]
 async fn root_get_caller_identity_v1() {

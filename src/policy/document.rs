@@ -501,8 +501,8 @@ fn parse_statement(value: &Json, path: &str, kind: DocumentKind) -> Result<State
     })
 }
 
-/// `*` or `<service>:<name>`; service `[A-Za-z0-9-]+`, name ASCII
-/// alphanumerics plus `_ - . * ?`.
+/// `*` or `<service>:<name>`; service `[A-Za-z0-9-]+` with `*`/`?` wildcards (Alibaba's own
+/// ReadOnlyAccess grants `*:Get*`), name ASCII alphanumerics plus `_ - . * ?`.
 fn valid_action(s: &str) -> bool {
     if s == "*" {
         return true;
@@ -513,7 +513,7 @@ fn valid_action(s: &str) -> bool {
     !service.is_empty()
         && service
             .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '-')
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '*' | '?'))
         && !name.is_empty()
         && name
             .chars()
@@ -687,7 +687,7 @@ fn valid_condition_key(s: &str) -> bool {
     !prefix.is_empty()
         && prefix
             .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '-')
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '*' | '?'))
         && !name.is_empty()
         && name.chars().all(|c| c.is_ascii_graphic())
 }

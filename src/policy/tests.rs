@@ -773,8 +773,8 @@ fn error_invalid_value() {
             r#"Statement[0].Action[1]: "oss" is not a valid action"#,
         ),
         (
-            stmt(r#""Effect":"Allow","Action":"*:*","Resource":"*""#),
-            r#""*:*" is not a valid action"#,
+            stmt(r#""Effect":"Allow","Action":"o$s:Get","Resource":"*""#),
+            r#""o$s:Get" is not a valid action"#,
         ),
         (
             stmt(r#""Effect":"Allow","Action":"oss:Get Object","Resource":"*""#),
