@@ -114,6 +114,14 @@ pub struct Settings {
     #[arg(long, env = "RAMBRIDGE_RATE_LIMIT_BURST")]
     pub rate_limit_burst: Option<u32>,
 
+    /// STS credentials each account may issue per second, sustained [default: 1000].
+    #[arg(long, env = "RAMBRIDGE_STS_ISSUE_RATE_PER_SECOND")]
+    pub sts_issue_rate_per_second: Option<u32>,
+
+    /// Burst on top of `sts_issue_rate_per_second` [default: 2000].
+    #[arg(long, env = "RAMBRIDGE_STS_ISSUE_BURST")]
+    pub sts_issue_burst: Option<u32>,
+
     /// Accepted clock difference for request timestamps, seconds [default: 900, Alibaba's].
     #[arg(long, env = "RAMBRIDGE_SIGNATURE_WINDOW_SECONDS")]
     pub signature_window_seconds: Option<u32>,
@@ -145,6 +153,10 @@ impl Settings {
             max_request_bytes: self.max_request_bytes.or(lower.max_request_bytes),
             rate_limit_per_second: self.rate_limit_per_second.or(lower.rate_limit_per_second),
             rate_limit_burst: self.rate_limit_burst.or(lower.rate_limit_burst),
+            sts_issue_rate_per_second: self
+                .sts_issue_rate_per_second
+                .or(lower.sts_issue_rate_per_second),
+            sts_issue_burst: self.sts_issue_burst.or(lower.sts_issue_burst),
             signature_window_seconds: self
                 .signature_window_seconds
                 .or(lower.signature_window_seconds),
@@ -207,6 +219,10 @@ pub struct Config {
     pub rate_limit_per_second: u32,
     /// Burst on top of the sustained rate.
     pub rate_limit_burst: u32,
+    /// STS credentials per second per account.
+    pub sts_issue_rate_per_second: u32,
+    /// Burst on top of that.
+    pub sts_issue_burst: u32,
     /// Timestamp window in seconds.
     pub signature_window_seconds: u32,
     /// Proxies whose forwarding headers are believed.
@@ -271,6 +287,14 @@ impl Config {
                 message: "rate and burst must be positive".into(),
             });
         }
+        let sts_issue_rate_per_second = s.sts_issue_rate_per_second.unwrap_or(1000);
+        let sts_issue_burst = s.sts_issue_burst.unwrap_or(2000);
+        if sts_issue_rate_per_second == 0 || sts_issue_burst == 0 {
+            return Err(ConfigError::Invalid {
+                key: "sts_issue_rate_per_second",
+                message: "rate and burst must be positive".into(),
+            });
+        }
         let signature_window_seconds = s.signature_window_seconds.unwrap_or(900);
         if !(60..=3600).contains(&signature_window_seconds) {
             return Err(ConfigError::Invalid {
@@ -303,6 +327,8 @@ impl Config {
             max_request_bytes,
             rate_limit_per_second,
             rate_limit_burst,
+            sts_issue_rate_per_second,
+            sts_issue_burst,
             signature_window_seconds,
             shutdown_grace_seconds: s.shutdown_grace_seconds.unwrap_or(30),
         })

@@ -22,6 +22,7 @@ pub mod policy;
 pub mod principal;
 pub mod ram;
 pub mod store;
+pub mod sts;
 
 use std::net::SocketAddr;
 use std::num::NonZeroU32;
@@ -56,6 +57,7 @@ pub struct AppState {
     /// Public base URL (no trailing slash).
     pub public_url: Arc<str>,
     limiter: Arc<DefaultKeyedRateLimiter<String>>,
+    issue_limiter: Arc<DefaultKeyedRateLimiter<String>>,
 }
 
 impl AppState {
@@ -70,6 +72,11 @@ impl AppState {
         let rate = NonZeroU32::new(config.rate_limit_per_second).unwrap_or(NonZeroU32::MIN);
         let burst = NonZeroU32::new(config.rate_limit_burst).unwrap_or(NonZeroU32::MIN);
         let limiter = RateLimiter::keyed(Quota::per_second(rate).allow_burst(burst));
+        let issue_rate =
+            NonZeroU32::new(config.sts_issue_rate_per_second).unwrap_or(NonZeroU32::MIN);
+        let issue_burst = NonZeroU32::new(config.sts_issue_burst).unwrap_or(NonZeroU32::MIN);
+        let issue_limiter =
+            RateLimiter::keyed(Quota::per_second(issue_rate).allow_burst(issue_burst));
         AppState {
             config: Arc::new(config),
             store,
@@ -78,6 +85,7 @@ impl AppState {
             metrics: Arc::new(Metrics::new()),
             public_url: public_url.into(),
             limiter: Arc::new(limiter),
+            issue_limiter: Arc::new(issue_limiter),
         }
     }
 
@@ -85,6 +93,17 @@ impl AppState {
     pub fn check_rate(&self, access_key_id: &str) -> Result<(), ApiError> {
         self.limiter
             .check_key(&access_key_id.to_string())
+            .map_err(|not_until| {
+                let wait = not_until.wait_time_from(DefaultClock::default().now());
+                ApiError::throttled(wait.as_secs() + 1)
+            })
+    }
+
+    /// Per-account rate limit on STS credential issuance (the role's account), so one tenant
+    /// or one runaway script cannot starve the rest.
+    pub fn check_issue_rate(&self, account_id: &str) -> Result<(), ApiError> {
+        self.issue_limiter
+            .check_key(&account_id.to_string())
             .map_err(|not_until| {
                 let wait = not_until.wait_time_from(DefaultClock::default().now());
                 ApiError::throttled(wait.as_secs() + 1)
@@ -100,6 +119,8 @@ impl AppState {
         }
         self.limiter.retain_recent();
         self.limiter.shrink_to_fit();
+        self.issue_limiter.retain_recent();
+        self.issue_limiter.shrink_to_fit();
     }
 }
 

@@ -9,6 +9,21 @@ pub enum Principal {
         /// 16-digit account id.
         account_id: String,
     },
+    /// A role session, signing with temporary credentials (STS).
+    RoleSession {
+        /// The role's account.
+        account_id: String,
+        /// Role id.
+        role_id: String,
+        /// Role name.
+        role_name: String,
+        /// RoleSessionName.
+        session_name: String,
+        /// Session policy narrowing the role's permissions.
+        session_policy: Option<String>,
+        /// Issued to a role session.
+        chained: bool,
+    },
     /// A RAM user, signing with one of its AccessKeys.
     User {
         /// Owning account.
@@ -24,7 +39,9 @@ impl Principal {
     /// The account the principal belongs to.
     pub fn account_id(&self) -> &str {
         match self {
-            Principal::Root { account_id } | Principal::User { account_id, .. } => account_id,
+            Principal::Root { account_id }
+            | Principal::User { account_id, .. }
+            | Principal::RoleSession { account_id, .. } => account_id,
         }
     }
 
@@ -37,6 +54,12 @@ impl Principal {
                 user_name,
                 ..
             } => format!("acs:ram::{account_id}:user/{user_name}"),
+            Principal::RoleSession {
+                account_id,
+                role_name,
+                session_name,
+                ..
+            } => format!("acs:ram::{account_id}:assumed-role/{role_name}/{session_name}"),
         }
     }
 }

@@ -4,7 +4,7 @@
 
 use axum::http::{HeaderMap, StatusCode};
 
-use super::error::{ApiError, codes, from_crypto, from_store};
+use super::error::{ApiError, codes, from_crypto, from_store, from_sts};
 use super::params::Params;
 use super::signature::{self, V1Check};
 use crate::AppState;
@@ -13,6 +13,7 @@ use crate::crypto::sha256_hex;
 use crate::principal::{Caller, Principal};
 use crate::ram;
 use crate::store::{KeyStatus, NonceOutcome};
+use crate::sts;
 
 /// The parts of an HTTP request authentication reads.
 #[derive(Debug, Clone, Copy)]
@@ -55,53 +56,13 @@ pub async fn authenticate(
     };
     check_timestamp(state, claimed.timestamp)?;
 
-    if claimed.access_key_id.starts_with("STS.") {
-        // Temporary credentials are minted by STS (AssumeRole*); none is valid before that
-        // subsystem issues them, and a token is mandatory.
-        return Err(match claimed.security_token {
-            None => ApiError::new(
-                StatusCode::BAD_REQUEST,
-                codes::MISSING_SECURITY_TOKEN,
-                "SecurityToken is mandatory for temporary credentials.",
-            ),
-            Some(_) => ApiError::new(
-                StatusCode::BAD_REQUEST,
-                codes::SECURITY_TOKEN_MALFORMED,
-                "The security token you provided is malformed.",
-            ),
-        });
-    }
-    if claimed.security_token.is_some() {
-        return Err(ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "InvalidSecurityToken.MismatchWithAccessKey",
-            "The security token does not belong to this AccessKeyId.",
-        ));
-    }
-
-    let key = state
-        .store
-        .find_access_key(&claimed.access_key_id)
-        .await
-        .map_err(|e| from_store(request_id, e))?
-        .ok_or_else(|| {
-            ApiError::new(
-                StatusCode::NOT_FOUND,
-                codes::ACCESS_KEY_NOT_FOUND,
-                "Specified access key is not found.",
-            )
-        })?;
-    if key.status == KeyStatus::Inactive {
-        return Err(ApiError::new(
-            StatusCode::BAD_REQUEST,
-            codes::ACCESS_KEY_INACTIVE,
-            "Specified access key is disabled.",
-        ));
-    }
-    let secret = ram::open_secret(&state.keys, &key).map_err(|e| match e {
-        ram::RamError::Crypto(c) => from_crypto(request_id, c),
-        other => ApiError::internal(request_id, &other),
-    })?;
+    let (principal, secret) = resolve(
+        state,
+        &claimed.access_key_id,
+        claimed.security_token,
+        request_id,
+    )
+    .await?;
 
     match &claimed.style {
         Style::V1 { signature } => {
@@ -140,7 +101,7 @@ pub async fn authenticate(
     let ttl_ms = i64::from(state.config.signature_window_seconds) * 2 * 1000;
     match state
         .store
-        .record_nonce(&key.id, claimed.nonce, now, now + ttl_ms)
+        .record_nonce(&claimed.access_key_id, claimed.nonce, now, now + ttl_ms)
         .await
         .map_err(|e| from_store(request_id, e))?
     {
@@ -154,6 +115,76 @@ pub async fn authenticate(
         }
     }
 
+    Ok(Caller {
+        principal,
+        access_key_id: claimed.access_key_id,
+    })
+}
+
+/// Resolves an AccessKeyId (and SecurityToken for temporary credentials) to its principal and
+/// signing secret: long-term keys from the store (must be Active), temporary ones from their
+/// sealed token (must match the id, be unexpired, and not revoked by their role). Used by
+/// request authentication and by the `AuthorizeRequest` decision endpoint.
+pub async fn resolve(
+    state: &AppState,
+    access_key_id: &str,
+    security_token: Option<&str>,
+    request_id: &str,
+) -> Result<(Principal, String), ApiError> {
+    if access_key_id.starts_with("STS.") {
+        let Some(token) = security_token else {
+            return Err(ApiError::new(
+                StatusCode::BAD_REQUEST,
+                codes::MISSING_SECURITY_TOKEN,
+                "SecurityToken is mandatory for temporary credentials.",
+            ));
+        };
+        let (claims, secret) =
+            sts::token::open(&state.keys, token, access_key_id, state.clock.now_ms())
+                .map_err(|e| from_sts(request_id, e.into()))?;
+        sts::check_revocation(&state.store, &claims)
+            .await
+            .map_err(|e| from_sts(request_id, e))?;
+        let principal = Principal::RoleSession {
+            account_id: claims.account_id,
+            role_id: claims.role_id,
+            role_name: claims.role_name,
+            session_name: claims.session_name,
+            session_policy: claims.session_policy,
+            chained: claims.chained,
+        };
+        return Ok((principal, secret));
+    }
+    if security_token.is_some() {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "InvalidSecurityToken.MismatchWithAccessKey",
+            "A security token was sent with a long-term AccessKeyId.",
+        ));
+    }
+    let key = state
+        .store
+        .find_access_key(access_key_id)
+        .await
+        .map_err(|e| from_store(request_id, e))?
+        .ok_or_else(|| {
+            ApiError::new(
+                StatusCode::NOT_FOUND,
+                codes::ACCESS_KEY_NOT_FOUND,
+                "Specified access key is not found.",
+            )
+        })?;
+    if key.status == KeyStatus::Inactive {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            codes::ACCESS_KEY_INACTIVE,
+            "Specified access key is disabled.",
+        ));
+    }
+    let secret = ram::open_secret(&state.keys, &key).map_err(|e| match e {
+        ram::RamError::Crypto(c) => from_crypto(request_id, c),
+        other => ApiError::internal(request_id, &other),
+    })?;
     let principal = match key.user_id {
         None => Principal::Root {
             account_id: key.account_id,
@@ -179,10 +210,7 @@ pub async fn authenticate(
             }
         }
     };
-    Ok(Caller {
-        principal,
-        access_key_id: key.id,
-    })
+    Ok((principal, secret))
 }
 
 /// Alibaba's SignatureDoesNotMatch message; the legacy SDK splits it on ':' and compares the

@@ -68,6 +68,10 @@ pub enum Resource {
     Mfa(&'static str),
     /// `acs:ram::<account>:<kind>/*` for listings.
     All(&'static str),
+    /// The ARN given in a parameter, as is (AssumeRole's `RoleArn`, possibly another account's).
+    Arn(&'static str),
+    /// Any resource (`*`).
+    Any,
 }
 
 /// What a caller needs to run an action.
@@ -135,10 +139,12 @@ macro_rules! actions {
 }
 
 use Permission::{Authenticated, Policy as P};
-use Resource::{Account, All, Group, Mfa, Policy as Pol, Role, User};
+use Resource::{Account, All, Any, Arn, Group, Mfa, Policy as Pol, Role, User};
 
 actions! {
     Sts "GetCallerIdentity" Authenticated => sts::get_caller_identity;
+    Sts "AssumeRole" P(Arn("RoleArn")) => sts::assume_role;
+    Sts "AuthorizeRequest" P(Any) => sts::authorize_request;
 
     Ram "CreateUser" P(User("UserName")) => ram::create_user;
     Ram "GetUser" P(User("UserName")) => ram::get_user;
@@ -180,6 +186,7 @@ actions! {
     Ram "UpdateRole" P(Role("RoleName")) => ram::update_role;
     Ram "DeleteRole" P(Role("RoleName")) => ram::delete_role;
     Ram "ListRoles" P(All("role")) => ram::list_roles;
+    Ram "RevokeRoleSessions" P(Role("RoleName")) => ram::revoke_role_sessions;
 
     Ram "CreatePolicy" P(Pol("PolicyName")) => ram::create_policy;
     Ram "GetPolicy" P(Pol("PolicyName")) => ram::get_policy;
@@ -233,6 +240,8 @@ pub fn resource_arn(
             format!("acs:ram::{account_id}:mfa/{name}")
         }
         Resource::All(kind) => format!("acs:ram::{account_id}:{kind}/*"),
+        Resource::Arn(p) => param(p).unwrap_or("*").to_string(),
+        Resource::Any => "*".to_string(),
     }
 }
 

@@ -9,6 +9,7 @@ use axum::http::StatusCode;
 use crate::crypto::CryptoError;
 use crate::ram::RamError;
 use crate::store::StoreError;
+use crate::sts::{StsError, TokenError};
 
 /// An RPC error as sent on the wire (`{RequestId, HostId, Code, Message, Recommend}`).
 #[derive(Debug, Clone, PartialEq)]
@@ -219,6 +220,36 @@ pub fn from_ram(request_id: &str, err: RamError) -> ApiError {
         ),
         RamError::Store(e) => from_store(request_id, e),
         RamError::Crypto(e) => from_crypto(request_id, e),
+    }
+}
+
+/// Maps STS errors (spec §3.3; token codes §2.4).
+pub fn from_sts(request_id: &str, err: StsError) -> ApiError {
+    let msg = err.to_string();
+    match err {
+        StsError::InvalidRoleArn(_) => ApiError::invalid_parameter("RoleArn", msg),
+        StsError::InvalidSessionName => ApiError::invalid_parameter("RoleSessionName", msg),
+        StsError::InvalidDuration { .. } => ApiError::invalid_parameter("DurationSeconds", msg),
+        StsError::PolicySize(_) => ApiError::invalid_parameter("PolicySize", msg),
+        StsError::PolicyGrammar(_) => ApiError::invalid_parameter("PolicyGrammar", msg),
+        StsError::InvalidExternalId => ApiError::invalid_parameter("ExternalId", msg),
+        StsError::RoleNotFound(_) => {
+            ApiError::new(StatusCode::NOT_FOUND, "EntityNotExist.Role", msg)
+        }
+        StsError::NotTrusted { .. } => {
+            ApiError::new(StatusCode::FORBIDDEN, codes::NO_PERMISSION, msg)
+        }
+        StsError::Token(t) => {
+            let code = match t {
+                TokenError::Malformed(_) => codes::SECURITY_TOKEN_MALFORMED,
+                TokenError::Expired(_) => "InvalidSecurityToken.Expired",
+                TokenError::Mismatch(_) => "InvalidSecurityToken.MismatchWithAccessKey",
+                TokenError::Revoked(_) => "InvalidSecurityToken.Revoked",
+            };
+            ApiError::new(StatusCode::BAD_REQUEST, code, msg)
+        }
+        StsError::Store(e) => from_store(request_id, e),
+        StsError::Crypto(e) => from_crypto(request_id, e),
     }
 }
 

@@ -43,6 +43,8 @@ async fn rpc_endpoint(State(state): State<AppState>, req: Request) -> Response {
 #[cfg(test)]
 mod ram_tests;
 #[cfg(test)]
+mod sts_tests;
+#[cfg(test)]
 pub(crate) mod test_support;
 #[cfg(test)]
 mod tests;

@@ -598,6 +598,18 @@ pub async fn delete_role(ctx: &ActionContext<'_>) -> Reply {
     Ok(Map::new())
 }
 
+/// `RevokeRoleSessions` (`ram:RevokeRoleSessions`, rambridge extension; docs/sts.md): voids the
+/// role's live sessions issued before now.
+pub async fn revoke_role_sessions(ctx: &ActionContext<'_>) -> Reply {
+    let r = roles::revoke_sessions(&scope(ctx)?, req(ctx, "RoleName")?)
+        .await
+        .map_err(ram(ctx))?;
+    Ok(obj(json!({
+        "Role": role_json(&r),
+        "SessionsValidAfter": date(r.sessions_valid_after),
+    })))
+}
+
 /// `ListRoles` (`ram:ListRoles`).
 pub async fn list_roles(ctx: &ActionContext<'_>) -> Reply {
     let page = roles::list_roles(&scope(ctx)?, opt(ctx, "MaxItems"), opt(ctx, "Marker"))

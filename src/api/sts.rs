@@ -1,40 +1,203 @@
-//! STS action handlers (spec §4): thin mapping between parameters, the `sts` domain and the
+//! STS action handlers (spec §4) and the decision endpoint for resource servers
+//! (`AuthorizeRequest`, docs/sts.md): thin mapping between parameters, the `sts` domain and the
 //! response shapes.
 
+use base64::Engine as _;
 use serde_json::{Map, Value, json};
 
+use super::auth::resolve;
+use super::authorize::{decide, request_context};
 use super::dispatch::ActionContext;
-use super::error::ApiError;
+use super::error::{ApiError, from_ram, from_sts};
+use crate::crypto;
+use crate::policy::Outcome;
 use crate::principal::Principal;
+use crate::sts::{self, AssumeRoleInput, Minted};
+
+type Reply = Result<Map<String, Value>, ApiError>;
+
+fn obj(v: Value) -> Map<String, Value> {
+    match v {
+        Value::Object(m) => m,
+        _ => Map::new(),
+    }
+}
+
+fn caller<'a>(ctx: &'a ActionContext<'_>) -> Result<&'a crate::principal::Caller, ApiError> {
+    ctx.caller
+        .ok_or_else(|| ApiError::internal(ctx.request_id, &"signed action without caller"))
+}
 
 /// `GetCallerIdentity` (STS 2015-04-01): who signed this request. Any authenticated caller may
 /// call it; no permission is required (as at Alibaba).
-pub async fn get_caller_identity(ctx: &ActionContext<'_>) -> Result<Map<String, Value>, ApiError> {
-    let caller = ctx
-        .caller
-        .ok_or_else(|| ApiError::internal(ctx.request_id, &"GetCallerIdentity without caller"))?;
+pub async fn get_caller_identity(ctx: &ActionContext<'_>) -> Reply {
+    let caller = caller(ctx)?;
+    let arn = caller.principal.arn();
     let body = match &caller.principal {
         Principal::Root { account_id } => json!({
-            "AccountId": account_id,
-            "Arn": caller.principal.arn(),
-            "IdentityType": "Account",
-            "PrincipalId": account_id,
-            "UserId": account_id,
+            "AccountId": account_id, "Arn": arn, "IdentityType": "Account",
+            "PrincipalId": account_id, "UserId": account_id,
         }),
         Principal::User {
             account_id,
             user_id,
             ..
         } => json!({
-            "AccountId": account_id,
-            "Arn": caller.principal.arn(),
-            "IdentityType": "RAMUser",
-            "PrincipalId": user_id,
-            "UserId": user_id,
+            "AccountId": account_id, "Arn": arn, "IdentityType": "RAMUser",
+            "PrincipalId": user_id, "UserId": user_id,
+        }),
+        Principal::RoleSession {
+            account_id,
+            role_id,
+            session_name,
+            ..
+        } => json!({
+            "AccountId": account_id, "Arn": arn, "IdentityType": "AssumedRoleUser",
+            "PrincipalId": format!("{role_id}:{session_name}"), "RoleId": role_id,
         }),
     };
-    match body {
-        Value::Object(map) => Ok(map),
-        _ => Err(ApiError::internal(ctx.request_id, &"non-object body")),
+    Ok(obj(body))
+}
+
+/// The `Credentials` + `AssumedRoleUser` body shared by every AssumeRole* action.
+pub fn credentials_body(m: &Minted) -> Map<String, Value> {
+    let c = &m.claims;
+    let mut body = obj(json!({
+        "Credentials": {
+            "AccessKeyId": c.access_key_id,
+            "AccessKeySecret": m.secret,
+            "SecurityToken": m.token,
+            "Expiration": c.expiration(),
+        },
+        "AssumedRoleUser": {
+            "Arn": format!("acs:ram::{}:role/{}/{}", c.account_id, c.role_name, c.session_name),
+            "AssumedRoleId": format!("{}:{}", c.role_id, c.session_name),
+        },
+    }));
+    if let Some(si) = &c.source_identity {
+        body.insert("SourceIdentity".into(), Value::String(si.clone()));
     }
+    body
+}
+
+/// `AssumeRole` (`sts:AssumeRole` on the role ARN, plus the role's trust policy).
+pub async fn assume_role(ctx: &ActionContext<'_>) -> Reply {
+    let caller = caller(ctx)?;
+    let p = ctx.params;
+    let input = AssumeRoleInput {
+        role_arn: p.required("RoleArn")?,
+        session_name: p.required("RoleSessionName")?,
+        duration: p.get("DurationSeconds"),
+        policy: p.get("Policy"),
+        external_id: p.get("ExternalId"),
+        source_identity: p.get("SourceIdentity"),
+    };
+    let context = request_context(ctx.state, &caller.access_key_id, None, false);
+    let role_account = sts::RoleArn::parse(input.role_arn)
+        .map_err(|e| from_sts(ctx.request_id, e))?
+        .account_id;
+    ctx.state.check_issue_rate(&role_account)?;
+    let state = ctx.state;
+    let minted = sts::assume_role(
+        &state.store,
+        &state.keys,
+        state.clock.as_ref(),
+        &caller.principal,
+        &context,
+        &input,
+    )
+    .await
+    .map_err(|e| from_sts(ctx.request_id, e))?;
+    Ok(credentials_body(&minted))
+}
+
+/// `AuthorizeRequest` (`sts:AuthorizeRequest`, rambridge extension; docs/sts.md): a resource
+/// server that accepts rambridge credentials forwards the client's signature material and the
+/// request it wants to serve; rambridge verifies the signature with the stored or derived
+/// secret and evaluates the client principal's policies (and session policy).
+pub async fn authorize_request(ctx: &ActionContext<'_>) -> Reply {
+    let p = ctx.params;
+    let ak = p.required("ClientAccessKeyId")?;
+    let token = p.get("ClientSecurityToken").filter(|t| !t.is_empty());
+    let string_to_sign = p.required("ClientStringToSign")?;
+    let signature = p.required("ClientSignature")?;
+    let method = p.get("ClientSignatureMethod").unwrap_or("HMAC-SHA1");
+    let action = p.required("RequestAction")?;
+    let resource = p.required("RequestResource")?;
+    let ip = match p.get("RequestSourceIp").filter(|v| !v.is_empty()) {
+        Some(v) => Some(v.parse().map_err(|_| {
+            ApiError::invalid_parameter("RequestSourceIp", format!("{v:?} is not an IP address."))
+        })?),
+        None => None,
+    };
+    let secure = crate::ram::validate::boolean(
+        "RequestSecureTransport",
+        p.get("RequestSecureTransport"),
+        false,
+    )
+    .map_err(|e| from_ram(ctx.request_id, e))?;
+
+    let (principal, secret) = resolve(ctx.state, ak, token, ctx.request_id).await?;
+    let valid = match method {
+        "HMAC-SHA1" => {
+            let tag = base64::engine::general_purpose::STANDARD
+                .decode(signature)
+                .unwrap_or_default();
+            crypto::hmac_sha1_verify(
+                format!("{secret}&").as_bytes(),
+                string_to_sign.as_bytes(),
+                &tag,
+            )
+        }
+        "ACS3-HMAC-SHA256" => {
+            let tag = hex::decode(signature.to_ascii_lowercase()).unwrap_or_default();
+            crypto::hmac_sha256_verify(secret.as_bytes(), string_to_sign.as_bytes(), &tag)
+        }
+        other => {
+            return Err(ApiError::invalid_parameter(
+                "ClientSignatureMethod",
+                format!("{other:?} is not supported; use HMAC-SHA1 or ACS3-HMAC-SHA256."),
+            ));
+        }
+    };
+    let mut body = obj(json!({
+        "Principal": {
+            "Arn": principal.arn(),
+            "AccountId": principal.account_id(),
+        },
+    }));
+    if !valid {
+        body.insert("Decision".into(), json!("Deny"));
+        body.insert("Reason".into(), json!("SignatureDoesNotMatch"));
+        return Ok(body);
+    }
+    let context = request_context(ctx.state, ak, ip, secure);
+    let decision = decide(ctx.state, &principal, action, resource, &context)
+        .await
+        .map_err(|e| from_ram(ctx.request_id, e))?;
+    let (allowed, reason, statement) = match &decision {
+        None => (true, "AccountRoot".to_string(), None),
+        Some(d) => (
+            d.is_allowed(),
+            match d.outcome {
+                Outcome::Allow => "Allow",
+                Outcome::ExplicitDeny => "ExplicitDeny",
+                Outcome::ImplicitDeny => "ImplicitDeny",
+            }
+            .to_string(),
+            d.deciding,
+        ),
+    };
+    body.insert(
+        "Decision".into(),
+        json!(if allowed { "Allow" } else { "Deny" }),
+    );
+    body.insert("Reason".into(), json!(reason));
+    if let Some(st) = statement {
+        body.insert(
+            "DecidingStatement".into(),
+            json!({ "PolicyIndex": st.policy, "StatementIndex": st.statement }),
+        );
+    }
+    Ok(body)
 }

@@ -67,6 +67,7 @@ pub struct MasterKey {
     id: [u8; KEY_ID_LEN],
     sealers: Vec<LessSafeKey>,
     prk: hkdf::Prk,
+    sts_secret_key: hmac::Key,
 }
 
 impl fmt::Debug for MasterKey {
@@ -107,7 +108,14 @@ impl MasterKey {
             let unbound = UnboundKey::new(&AES_256_GCM, &key).map_err(|_| CryptoError::Random)?;
             sealers.push(LessSafeKey::new(unbound));
         }
-        Ok(MasterKey { id, sealers, prk })
+        let mut sts = [0u8; 32];
+        derive_into(&prk, b"rambridge/sts-secret/v1", &mut sts)?;
+        Ok(MasterKey {
+            id,
+            sealers,
+            prk,
+            sts_secret_key: hmac::Key::new(hmac::HMAC_SHA256, &sts),
+        })
     }
 
     /// Parses base64 (standard alphabet, padding optional, surrounding whitespace ignored).
@@ -139,6 +147,14 @@ impl MasterKey {
     /// keys that are not AEAD keys, such as the one temporary-credential secrets derive from.
     pub fn derive(&self, label: &[u8], out: &mut [u8]) -> Result<(), CryptoError> {
         derive_into(&self.prk, label, out)
+    }
+
+    /// The secret of temporary credentials `access_key_id`: derived, never stored (HMAC-SHA256
+    /// under a key derived for this purpose; 32 URL-safe base64 characters).
+    pub fn sts_secret(&self, access_key_id: &str) -> String {
+        let tag = hmac::sign(&self.sts_secret_key, access_key_id.as_bytes());
+        let bytes = tag.as_ref().get(..24).unwrap_or_default();
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
     }
 
     fn sealer(&self, purpose: Purpose) -> Result<&LessSafeKey, CryptoError> {
@@ -219,6 +235,18 @@ impl Keyring {
         context: &[u8],
         sealed: &[u8],
     ) -> Result<Vec<u8>, CryptoError> {
+        self.open_with_key(purpose, context, sealed)
+            .map(|(plain, _)| plain)
+    }
+
+    /// Like [`Keyring::open`], also returning the master key that sealed the value (values
+    /// derived from a token, such as its secret, must come from the same key).
+    pub fn open_with_key(
+        &self,
+        purpose: Purpose,
+        context: &[u8],
+        sealed: &[u8],
+    ) -> Result<(Vec<u8>, &MasterKey), CryptoError> {
         if sealed.len() < SEAL_OVERHEAD {
             return Err(CryptoError::Unseal);
         }
@@ -240,7 +268,7 @@ impl Keyring {
             .sealer(purpose)?
             .open_in_place(nonce, Aad::from(context), &mut buf)
             .map_err(|_| CryptoError::Unseal)?;
-        Ok(plain.to_vec())
+        Ok((plain.to_vec(), key))
     }
 }
 

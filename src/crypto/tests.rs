@@ -134,3 +134,30 @@ fn password_hashing() {
     assert!(!verify_password("x", "not a phc string"));
     assert_ne!(phc, hash_password("Correct-Horse-9").unwrap());
 }
+
+#[test]
+fn sts_secrets_are_derived_per_key_and_id() {
+    let a = MasterKey::from_bytes(&[1u8; 32]).unwrap();
+    let b = MasterKey::from_bytes(&[2u8; 32]).unwrap();
+    let s1 = a.sts_secret("STS.one");
+    assert_eq!(s1.len(), 32);
+    assert_eq!(s1, a.sts_secret("STS.one"));
+    assert_ne!(s1, a.sts_secret("STS.two"));
+    assert_ne!(s1, b.sts_secret("STS.one"));
+}
+
+#[test]
+fn open_with_key_names_the_sealing_key() {
+    let old = MasterKey::from_bytes(&[7u8; 32]).unwrap();
+    let sealed = Keyring::new(MasterKey::from_bytes(&[7u8; 32]).unwrap())
+        .seal(Purpose::SessionToken, b"", b"x")
+        .unwrap();
+    let ring = Keyring::new(MasterKey::from_bytes(&[9u8; 32]).unwrap()).with_previous(old);
+    let (_, key) = ring
+        .open_with_key(Purpose::SessionToken, b"", &sealed)
+        .unwrap();
+    assert_eq!(
+        key.id_hex(),
+        MasterKey::from_bytes(&[7u8; 32]).unwrap().id_hex()
+    );
+}

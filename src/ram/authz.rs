@@ -60,3 +60,44 @@ pub async fn decide_for_user(
         },
     ))
 }
+
+/// Decides for a role session: the role's current policies intersected with the session policy
+/// (DESIGN.md: a role session is limited by both). Role policy changes apply on the next call.
+pub async fn decide_for_role(
+    store: &Store,
+    account_id: &str,
+    role_id: &str,
+    session_policy: Option<&str>,
+    action: &str,
+    resource: &str,
+    context: &Context,
+) -> Result<Decision, RamError> {
+    let effective = store
+        .effective_policies_for_role(account_id, role_id)
+        .await?;
+    let docs = documents(&effective);
+    let refs: Vec<&PolicyDocument> = docs.iter().collect();
+    // The session policy was validated when the token was issued; one that no longer parses
+    // fails closed (nothing is allowed).
+    let session = match session_policy {
+        Some(text) => Some(
+            policy::parse(
+                text,
+                DocumentKind::Permission,
+                policy::MAX_SESSION_POLICY_CHARS,
+            )
+            .map_err(RamError::MalformedPolicy)?,
+        ),
+        None => None,
+    };
+    Ok(policy::evaluate_with_session(
+        &refs,
+        session.as_ref(),
+        &Request {
+            action,
+            resource,
+            context,
+            principals: &[],
+        },
+    ))
+}

@@ -126,3 +126,15 @@ pub async fn list_roles(
         .list_roles(s.account_id, after.as_deref(), limit)
         .await?)
 }
+
+/// `RevokeRoleSessions` (rambridge extension): voids every live session of the role issued up
+/// to now; they fail on their next call with `InvalidSecurityToken.Revoked`. New sessions can
+/// be issued at once (trust permitting).
+pub async fn revoke_sessions(s: &Scope<'_>, name: &str) -> Result<Role, RamError> {
+    let mut role = get_role(s, name).await?;
+    let now = s.clock.now_ms();
+    role.sessions_valid_after = now + 1;
+    role.updated_at = now;
+    s.store.update_role(&role).await?;
+    Ok(role)
+}

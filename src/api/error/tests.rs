@@ -141,3 +141,76 @@ fn no_permission_carries_detail() {
     assert_eq!(d["NoPermissionType"], "ImplicitDeny");
     assert!(e.message.contains("ram:CreateUser"));
 }
+
+#[test]
+fn sts_codes() {
+    use crate::sts::{StsError, TokenError};
+    let rows: Vec<(StsError, StatusCode, &str)> = vec![
+        (
+            StsError::InvalidRoleArn("x".into()),
+            StatusCode::BAD_REQUEST,
+            "InvalidParameter.RoleArn",
+        ),
+        (
+            StsError::InvalidSessionName,
+            StatusCode::BAD_REQUEST,
+            "InvalidParameter.RoleSessionName",
+        ),
+        (
+            StsError::InvalidDuration {
+                min: 900,
+                max: 3600,
+                why: "",
+            },
+            StatusCode::BAD_REQUEST,
+            "InvalidParameter.DurationSeconds",
+        ),
+        (
+            StsError::PolicySize(2048),
+            StatusCode::BAD_REQUEST,
+            "InvalidParameter.PolicySize",
+        ),
+        (
+            StsError::InvalidExternalId,
+            StatusCode::BAD_REQUEST,
+            "InvalidParameter.ExternalId",
+        ),
+        (
+            StsError::RoleNotFound("r".into()),
+            StatusCode::NOT_FOUND,
+            "EntityNotExist.Role",
+        ),
+        (
+            StsError::NotTrusted {
+                role: "r".into(),
+                caller: "c".into(),
+            },
+            StatusCode::FORBIDDEN,
+            "NoPermission",
+        ),
+        (
+            TokenError::Malformed("m".into()).into(),
+            StatusCode::BAD_REQUEST,
+            "InvalidSecurityToken.Malformed",
+        ),
+        (
+            TokenError::Expired("t".into()).into(),
+            StatusCode::BAD_REQUEST,
+            "InvalidSecurityToken.Expired",
+        ),
+        (
+            TokenError::Mismatch("k".into()).into(),
+            StatusCode::BAD_REQUEST,
+            "InvalidSecurityToken.MismatchWithAccessKey",
+        ),
+        (
+            TokenError::Revoked("r".into()).into(),
+            StatusCode::BAD_REQUEST,
+            "InvalidSecurityToken.Revoked",
+        ),
+    ];
+    for (err, status, code) in rows {
+        let e = from_sts("R", err);
+        assert_eq!((e.status, e.code.as_ref()), (status, code));
+    }
+}
