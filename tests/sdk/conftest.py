@@ -14,13 +14,17 @@ BIN = os.path.abspath(os.environ.get("RAMBRIDGE_BIN", "target/debug/rambridge"))
 
 
 class Server:
-    def __init__(self, workdir):
+    """`rambridge serve` in `workdir` (whose ./rambridge.db it uses); `env` adds environment
+    variables (e.g. LD_PRELOAD of libfaketime for a replica with a skewed clock)."""
+
+    def __init__(self, workdir, extra=(), env=None, log="server.log"):
         self.workdir = workdir
         self.proc = subprocess.Popen(
-            [BIN, "serve", "--listen", "127.0.0.1:0"],
+            [BIN, "serve", "--listen", "127.0.0.1:0", *extra],
             cwd=workdir,
             stdout=subprocess.PIPE,
-            stderr=open(os.path.join(workdir, "server.log"), "wb"),
+            stderr=open(os.path.join(workdir, log), "wb"),
+            env={**os.environ, **(env or {})},
             text=True,
         )
         line = self.proc.stdout.readline().strip()
