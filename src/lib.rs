@@ -23,6 +23,7 @@ pub mod principal;
 pub mod ram;
 pub mod store;
 pub mod sts;
+pub mod xmldsig;
 
 use std::net::SocketAddr;
 use std::num::NonZeroU32;

@@ -10,3 +10,4 @@ mod policy_conformance;
 mod policy_props;
 mod server;
 mod store;
+mod xmldsig;
