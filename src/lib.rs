@@ -21,6 +21,7 @@ pub mod metrics;
 pub mod policy;
 pub mod principal;
 pub mod ram;
+pub mod saml;
 pub mod store;
 pub mod sts;
 pub mod xmldsig;

@@ -8,6 +8,7 @@
 mod common;
 mod policy_conformance;
 mod policy_props;
+mod saml;
 mod server;
 mod store;
 mod xmldsig;

@@ -1,0 +1,3 @@
+//! SAML: the adversarial corpus against `saml::validate_response`.
+
+mod attacks;
