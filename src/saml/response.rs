@@ -74,8 +74,12 @@ pub struct VerifiedAssertion {
     pub attributes: BTreeMap<String, Vec<String>>,
     /// SHA-256 of the certificate that verified the signature.
     pub certificate_sha256: [u8; 32],
-    _proof: (),
+    proof: Proof,
 }
+
+/// Private: only this module can construct a [`VerifiedAssertion`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Proof;
 
 impl VerifiedAssertion {
     /// Values of one attribute (empty when absent).
@@ -410,7 +414,7 @@ fn read_assertion(
         not_on_or_after,
         attributes,
         certificate_sha256: cert,
-        _proof: (),
+        proof: Proof,
     })
 }
 
