@@ -135,6 +135,16 @@ pub struct Settings {
     #[arg(long, env = "RAMBRIDGE_DEFAULT_DOMAIN_SUFFIX")]
     pub default_domain_suffix: Option<String>,
 
+    /// SP entity ID (and Audience) of role-based SAML SSO [default: <public_url>/saml-role].
+    /// Set `urn:alibaba:cloudcomputing` to reuse IdP app templates made for Alibaba Cloud
+    /// (then only their ACS URL needs changing).
+    #[arg(long, env = "RAMBRIDGE_SAML_ROLE_ENTITY_ID")]
+    pub saml_role_entity_id: Option<String>,
+
+    /// Accepted clock difference for SAML NotBefore/NotOnOrAfter, seconds [default: 120].
+    #[arg(long, env = "RAMBRIDGE_SAML_CLOCK_SKEW_SECONDS")]
+    pub saml_clock_skew_seconds: Option<u32>,
+
     /// Seconds in-flight requests get to finish after SIGINT/SIGTERM [default: 30].
     #[arg(long, env = "RAMBRIDGE_SHUTDOWN_GRACE_SECONDS")]
     pub shutdown_grace_seconds: Option<u64>,
@@ -162,6 +172,10 @@ impl Settings {
                 .or(lower.signature_window_seconds),
             trusted_proxies: self.trusted_proxies.or(lower.trusted_proxies),
             default_domain_suffix: self.default_domain_suffix.or(lower.default_domain_suffix),
+            saml_role_entity_id: self.saml_role_entity_id.or(lower.saml_role_entity_id),
+            saml_clock_skew_seconds: self
+                .saml_clock_skew_seconds
+                .or(lower.saml_clock_skew_seconds),
             shutdown_grace_seconds: self.shutdown_grace_seconds.or(lower.shutdown_grace_seconds),
         }
     }
@@ -229,6 +243,10 @@ pub struct Config {
     pub trusted_proxies: Vec<ipnet::IpNet>,
     /// Domain suffix of user principal names.
     pub default_domain_suffix: String,
+    /// Role-SSO SP entity ID, if configured (else derived from the public URL).
+    pub saml_role_entity_id: Option<String>,
+    /// SAML clock skew in seconds.
+    pub saml_clock_skew_seconds: u32,
     /// Shutdown grace period in seconds.
     pub shutdown_grace_seconds: u64,
 }
@@ -316,7 +334,22 @@ impl Config {
                 message: format!("{default_domain_suffix:?} is not a domain name"),
             });
         }
+        let saml_clock_skew_seconds = s.saml_clock_skew_seconds.unwrap_or(120);
+        if saml_clock_skew_seconds > 600 {
+            return Err(ConfigError::Invalid {
+                key: "saml_clock_skew_seconds",
+                message: "must be at most 600".into(),
+            });
+        }
+        if s.saml_role_entity_id.as_deref().is_some_and(str::is_empty) {
+            return Err(ConfigError::Invalid {
+                key: "saml_role_entity_id",
+                message: "must not be empty".into(),
+            });
+        }
         Ok(Config {
+            saml_role_entity_id: s.saml_role_entity_id,
+            saml_clock_skew_seconds,
             listen,
             trusted_proxies,
             default_domain_suffix,

@@ -24,9 +24,9 @@ pub mod ram;
 pub mod saml;
 pub mod store;
 pub mod sts;
+pub mod web;
 pub mod xmldsig;
 
-use std::net::SocketAddr;
 use std::num::NonZeroU32;
 use std::sync::Arc;
 use std::time::Duration;
@@ -43,6 +43,40 @@ use crate::crypto::Keyring;
 use crate::metrics::Metrics;
 use crate::store::Store;
 
+/// rambridge's SAML service-provider identity (spec §8.1; paths as Alibaba's).
+#[derive(Debug, Clone)]
+pub struct SamlSp {
+    /// Role-based SSO entity ID (= Audience).
+    pub role_entity_id: String,
+    /// Role-based SSO ACS (`/saml-role/sso`).
+    pub role_acs_url: String,
+    /// User-based SSO ACS (`/saml/sso`).
+    pub user_acs_url: String,
+    /// Public base URL.
+    pub public_url: String,
+}
+
+impl SamlSp {
+    /// Derives the SP settings.
+    pub fn new(config: &Config, public_url: &str) -> SamlSp {
+        SamlSp {
+            role_entity_id: config
+                .saml_role_entity_id
+                .clone()
+                .unwrap_or_else(|| format!("{public_url}/saml-role")),
+            role_acs_url: format!("{public_url}/saml-role/sso"),
+            user_acs_url: format!("{public_url}/saml/sso"),
+            public_url: public_url.to_string(),
+        }
+    }
+
+    /// User-based SSO entity ID of an account (Alibaba's `https://signin.aliyun.com/<id>/saml/SSO`
+    /// form under our origin).
+    pub fn user_entity_id(&self, account_id: &str) -> String {
+        format!("{}/{account_id}/saml/SSO", self.public_url)
+    }
+}
+
 /// Everything a request handler needs; cheap to clone.
 #[derive(Clone)]
 pub struct AppState {
@@ -58,6 +92,8 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     /// Public base URL (no trailing slash).
     pub public_url: Arc<str>,
+    /// SAML SP settings derived from the configuration and the public URL.
+    pub saml: Arc<SamlSp>,
     limiter: Arc<DefaultKeyedRateLimiter<String>>,
     issue_limiter: Arc<DefaultKeyedRateLimiter<String>>,
 }
@@ -79,7 +115,9 @@ impl AppState {
         let issue_burst = NonZeroU32::new(config.sts_issue_burst).unwrap_or(NonZeroU32::MIN);
         let issue_limiter =
             RateLimiter::keyed(Quota::per_second(issue_rate).allow_burst(issue_burst));
+        let saml = Arc::new(SamlSp::new(&config, &public_url));
         AppState {
+            saml,
             config: Arc::new(config),
             store,
             keys: Arc::new(keys),
@@ -119,6 +157,13 @@ impl AppState {
             Ok(_) => {}
             Err(e) => tracing::warn!(error = %e, "nonce purge failed"),
         }
+        if let Err(e) = self
+            .store
+            .purge_expired_federation(self.clock.now_ms())
+            .await
+        {
+            tracing::warn!(error = %e, "replay cache purge failed");
+        }
         self.limiter.retain_recent();
         self.limiter.shrink_to_fit();
         self.issue_limiter.retain_recent();
@@ -128,7 +173,7 @@ impl AppState {
 
 /// The full HTTP application.
 pub fn router(state: AppState) -> axum::Router {
-    api::router(state)
+    api::router(state.clone()).merge(web::router(state))
 }
 
 /// Opens the store and keys named by `config`.
@@ -173,14 +218,11 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     println!("listening on {bound}");
 
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
-    let server = tokio::spawn(async move {
-        axum::serve(listener, app)
-            .with_graceful_shutdown(async {
-                let _ = stop_rx.await;
-            })
-            .await
-    });
+    // The long-request-line adapter lets SDKs send whole metadata documents in the query string
+    // (see api::long_uri); it also inserts ConnectInfo for every request.
+    let server = tokio::spawn(api::long_uri::serve(listener, router(state), async {
+        let _ = stop_rx.await;
+    }));
 
     shutdown_signal().await;
     tracing::info!(
@@ -189,7 +231,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     );
     let _ = stop_tx.send(());
     match tokio::time::timeout(grace, server).await {
-        Ok(joined) => joined.context("server task")?.context("server")?,
+        Ok(joined) => joined.context("server task")?,
         Err(_) => tracing::warn!("grace period over; dropping remaining connections"),
     }
     upkeep.abort();

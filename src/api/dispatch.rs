@@ -77,6 +77,9 @@ pub enum Resource {
 /// What a caller needs to run an action.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Permission {
+    /// No credentials: the request carries its own proof (AssumeRoleWithSAML/OIDC, spec §2.1).
+    /// A signature, if present, is ignored.
+    Anonymous,
     /// Any authenticated caller (GetCallerIdentity).
     Authenticated,
     /// Policy evaluation of `<service>:<Action>` on the resource.
@@ -97,7 +100,7 @@ pub struct ActionSpec {
 impl ActionSpec {
     /// Whether the action is called without credentials (spec §2.1 step 1).
     pub fn is_anonymous(&self) -> bool {
-        false
+        self.permission == Permission::Anonymous
     }
 
     /// The policy action name, e.g. `ram:CreateUser`.
@@ -116,6 +119,8 @@ pub struct ActionContext<'a> {
     pub params: &'a super::params::Params,
     /// This request's id.
     pub request_id: &'a str,
+    /// The client's address and transport.
+    pub client: &'a super::client_info::ClientInfo,
 }
 
 macro_rules! actions {
@@ -138,13 +143,14 @@ macro_rules! actions {
     };
 }
 
-use Permission::{Authenticated, Policy as P};
+use Permission::{Anonymous, Authenticated, Policy as P};
 use Resource::{Account, All, Any, Arn, Group, Mfa, Policy as Pol, Role, User};
 
 actions! {
     Sts "GetCallerIdentity" Authenticated => sts::get_caller_identity;
     Sts "AssumeRole" P(Arn("RoleArn")) => sts::assume_role;
     Sts "AuthorizeRequest" P(Any) => sts::authorize_request;
+    Sts "AssumeRoleWithSAML" Anonymous => sts::assume_role_with_saml;
 
     Ram "CreateUser" P(User("UserName")) => ram::create_user;
     Ram "GetUser" P(User("UserName")) => ram::get_user;

@@ -253,6 +253,31 @@ pub fn from_sts(request_id: &str, err: StsError) -> ApiError {
     }
 }
 
+/// Maps federation errors: assertion checks to their `AuthenticationFail.SAMLAssertion.*`
+/// sub-codes (401), the rest as STS errors.
+pub fn from_federation(request_id: &str, err: crate::sts::federation::FederationError) -> ApiError {
+    use crate::sts::federation::FederationError as F;
+    let msg = err.to_string();
+    match err {
+        F::Sts(StsError::NotTrusted { .. }) => ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "AuthenticationFail.NoPermission",
+            msg,
+        ),
+        F::Sts(e) => from_sts(request_id, e),
+        F::Saml(e) => ApiError::new(StatusCode::UNAUTHORIZED, e.code(), msg),
+        F::InvalidProviderArn(_) => ApiError::invalid_parameter("SAMLProviderArn", msg),
+        F::ProviderNotFound(_) => {
+            ApiError::new(StatusCode::NOT_FOUND, "EntityNotExist.SAMLProvider", msg)
+        }
+        F::ProviderMetadata(_) => ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "AuthenticationFail.IDPMetadata.Invalid",
+            msg,
+        ),
+    }
+}
+
 /// `403 NoPermission` naming the action, with Alibaba's `AccessDeniedDetail`.
 pub fn no_permission(
     action: &str,

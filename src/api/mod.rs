@@ -11,6 +11,7 @@ pub mod authorize;
 pub mod client_info;
 pub mod dispatch;
 pub mod error;
+pub mod long_uri;
 mod ops;
 pub mod params;
 mod ram;

@@ -13,6 +13,7 @@ use super::authorize::authorize;
 use super::client_info::client_info;
 use super::dispatch::{self, ActionContext, ActionSpec, Product};
 use super::error::{ApiError, codes};
+use super::long_uri;
 use super::params::Params;
 use crate::AppState;
 
@@ -90,8 +91,16 @@ async fn run(
     let body = axum::body::to_bytes(body, limit)
         .await
         .map_err(|_| ApiError::too_large(limit))?;
-    let form = form_body(&parts.headers, &body)?;
-    let params = Params::parse(parts.uri.query(), form)?;
+    // The query may have been moved into the body by the long-request-line adapter.
+    let (query, body) = long_uri::effective_query(parts, &body).map_err(|e| match e {
+        long_uri::QueryError::Rejected(reason) => ApiError {
+            code: std::borrow::Cow::Borrowed(reason.code()),
+            ..ApiError::new(reason.status(), "", reason.message())
+        },
+        other => ApiError::malformed_request(other.to_string()),
+    })?;
+    let form = form_body(&parts.headers, body)?;
+    let params = Params::parse(query, form)?;
 
     let action_name = agreed(&params, &parts.headers, "Action", "x-acs-action")?;
     let version = agreed(&params, &parts.headers, "Version", "x-acs-version")?;
@@ -106,6 +115,7 @@ async fn run(
     let action = dispatch::lookup(product, action_name).ok_or_else(ApiError::unknown_action)?;
     *action_out = Some(action);
 
+    let client = client_info(parts, &state.config.trusted_proxies);
     let caller = if action.is_anonymous() {
         None
     } else {
@@ -113,11 +123,10 @@ async fn run(
             method: parts.method.as_str(),
             path: parts.uri.path(),
             headers: &parts.headers,
-            body: &body,
+            body,
         };
         let caller = auth::authenticate(state, &meta, &params, request_id).await?;
         state.check_rate(&caller.access_key_id)?;
-        let client = client_info(parts, &state.config.trusted_proxies);
         authorize(state, &caller, action, &params, &client, request_id).await?;
         Some(caller)
     };
@@ -127,6 +136,7 @@ async fn run(
         caller: caller.as_ref(),
         params: &params,
         request_id,
+        client: &client,
     };
     dispatch::execute(action, &ctx).await
 }

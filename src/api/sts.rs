@@ -8,10 +8,12 @@ use serde_json::{Map, Value, json};
 use super::auth::resolve;
 use super::authorize::{decide, request_context};
 use super::dispatch::ActionContext;
-use super::error::{ApiError, from_ram, from_sts};
+use super::error::{ApiError, from_federation, from_ram, from_sts};
 use crate::crypto;
 use crate::policy::Outcome;
 use crate::principal::Principal;
+use crate::store::AuditEvent;
+use crate::sts::federation::{self, ProviderArn, SamlInput, SpSettings};
 use crate::sts::{self, AssumeRoleInput, Minted};
 
 type Reply = Result<Map<String, Value>, ApiError>;
@@ -200,4 +202,103 @@ pub async fn authorize_request(ctx: &ActionContext<'_>) -> Reply {
         );
     }
     Ok(body)
+}
+
+/// `AssumeRoleWithSAML` (anonymous; spec §4.1, §8.1): a signed SAML Response from a registered
+/// provider becomes role credentials. Every attempt, accepted or not, is audited with the
+/// provider, NameID, reason and source IP.
+pub async fn assume_role_with_saml(ctx: &ActionContext<'_>) -> Reply {
+    let p = ctx.params;
+    let input = SamlInput {
+        provider_arn: p.required("SAMLProviderArn")?,
+        role_arn: p.required("RoleArn")?,
+        assertion_b64: p.required("SAMLAssertion")?,
+        duration: p.get("DurationSeconds"),
+        policy: p.get("Policy"),
+    };
+    if !(4..=100_000).contains(&input.assertion_b64.len()) {
+        return Err(ApiError::invalid_parameter(
+            "SAMLAssertion",
+            "SAMLAssertion must be 4 to 100000 characters of base64.",
+        ));
+    }
+    let state = ctx.state;
+    let account = ProviderArn::parse(input.provider_arn).map(|a| a.account_id);
+    if let Some(account) = &account {
+        state.check_issue_rate(account)?;
+    }
+    let sp = SpSettings {
+        entity_id: &state.saml.role_entity_id,
+        acs_url: &state.saml.role_acs_url,
+        skew: chrono::Duration::seconds(i64::from(state.config.saml_clock_skew_seconds)),
+    };
+    let mut subject = String::new();
+    let result = federation::assume_role_with_saml(
+        &state.store,
+        &state.keys,
+        state.clock.as_ref(),
+        &sp,
+        &input,
+        &mut subject,
+    )
+    .await
+    .map_err(|e| from_federation(ctx.request_id, e));
+    let reason = match &result {
+        Ok(_) => "Success".to_string(),
+        Err(e) => e.code.to_string(),
+    };
+    if let Some(account) = account {
+        audit(
+            ctx,
+            &account,
+            "AssumeRoleWithSAML",
+            input.provider_arn,
+            &subject,
+            &reason,
+        )
+        .await;
+    }
+    let session = result?;
+    let a = &session.assertion;
+    let mut body = credentials_body(&session.minted);
+    body.insert(
+        "SAMLAssertionInfo".into(),
+        json!({
+            "SubjectType": a.subject_type(),
+            "Subject": a.name_id,
+            "Recipient": a.recipient,
+            "Issuer": a.issuer,
+        }),
+    );
+    Ok(body)
+}
+
+/// Writes a sign-in audit event; a failure to write is logged, never hides the outcome.
+async fn audit(
+    ctx: &ActionContext<'_>,
+    account: &str,
+    event: &str,
+    provider: &str,
+    subject: &str,
+    reason: &str,
+) {
+    let e = AuditEvent {
+        id: ctx.request_id.to_string(),
+        account_id: account.to_string(),
+        at: ctx.state.clock.now_ms(),
+        event: event.to_string(),
+        provider: provider.to_string(),
+        subject: subject.to_string(),
+        outcome: if reason == "Success" {
+            "Success"
+        } else {
+            "Failure"
+        }
+        .to_string(),
+        reason: reason.to_string(),
+        source_ip: ctx.client.ip.map(|i| i.to_string()).unwrap_or_default(),
+    };
+    if let Err(err) = ctx.state.store.record_audit(&e).await {
+        tracing::error!(request_id = ctx.request_id, error = %err, "audit write failed");
+    }
 }

@@ -8,6 +8,7 @@
 
 pub mod error;
 pub mod response;
+pub mod sp;
 pub mod test_idp;
 
 pub use error::SamlError;

@@ -26,13 +26,16 @@ use error::on_unique;
 macro_rules! on_pool {
     ($store:expr, $pool:ident => $body:expr) => {
         match &$store.backend {
-            Backend::Sqlite($pool) => $body,
-            Backend::Postgres($pool) => $body,
+            $crate::store::Backend::Sqlite($pool) => $body,
+            $crate::store::Backend::Postgres($pool) => $body,
         }
     };
 }
 
+mod federation;
 mod ram;
+
+pub use federation::{AuditEvent, SamlProvider};
 
 pub use ram::{
     Attachment, EffectivePolicy, Group, LoginProfile, MfaDevice, NewPolicyVersion, Page, Policy,

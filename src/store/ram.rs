@@ -7,7 +7,7 @@
 //! deleting transaction.
 
 use super::error::on_unique;
-use super::{AccessKeyRecord, Backend, KeyStatus, Store, StoreError};
+use super::{AccessKeyRecord, KeyStatus, Store, StoreError};
 
 /// A RAM user.
 #[derive(Clone, Debug, PartialEq, Eq)]

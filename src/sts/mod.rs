@@ -6,6 +6,7 @@
 //! by the role's current policies intersected with the session policy.
 
 mod error;
+pub mod federation;
 pub mod token;
 
 use crate::clock::Clock;

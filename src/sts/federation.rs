@@ -1,0 +1,292 @@
+//! `AssumeRoleWithSAML` (spec §4.1, §8.1): a validated assertion from a provider registered in
+//! the role's own account, a Role attribute naming this role and this provider, the role's trust
+//! policy allowing the provider as a Federated principal (with `saml:recipient` and the
+//! assertion's other keys as conditions), replay refused through the store, then a role session.
+
+use chrono::Duration;
+
+use super::{
+    MIN_DURATION, Minted, SessionSpec, StsError, check_session_name, check_session_policy, mint,
+};
+use crate::clock::Clock;
+use crate::crypto::Keyring;
+use crate::policy::{self, Context, DocumentKind, MAX_TRUST_POLICY_CHARS, PrincipalRef, Request};
+use crate::saml::{
+    Expectations, ROLE_ATTRIBUTE, ROLE_SESSION_NAME_ATTRIBUTE, SESSION_DURATION_ATTRIBUTE,
+    SamlError, VerifiedAssertion, response,
+};
+use crate::store::Store;
+use crate::xmldsig::TrustedKeys;
+
+/// A parsed SAML provider ARN `acs:ram::<account>:saml-provider/<name>`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProviderArn {
+    /// Account id.
+    pub account_id: String,
+    /// Provider name.
+    pub name: String,
+}
+
+impl ProviderArn {
+    /// Parses the ARN; `None` when it is not one.
+    pub fn parse(arn: &str) -> Option<ProviderArn> {
+        let rest = arn.strip_prefix("acs:ram::")?;
+        let (account, name) = rest.split_once(":saml-provider/")?;
+        let ok = account.len() == 16
+            && account.bytes().all(|b| b.is_ascii_digit())
+            && !name.is_empty()
+            && name.len() <= 128;
+        ok.then(|| ProviderArn {
+            account_id: account.into(),
+            name: name.into(),
+        })
+    }
+}
+
+/// What the role-based SSO endpoints must see in an assertion.
+#[derive(Debug, Clone)]
+pub struct SpSettings<'a> {
+    /// SP entity ID (Audience).
+    pub entity_id: &'a str,
+    /// ACS URL (Destination, Recipient).
+    pub acs_url: &'a str,
+    /// Clock skew.
+    pub skew: Duration,
+}
+
+/// `AssumeRoleWithSAML` input.
+#[derive(Debug, Clone)]
+pub struct SamlInput<'a> {
+    /// `SAMLProviderArn`.
+    pub provider_arn: &'a str,
+    /// `RoleArn`.
+    pub role_arn: &'a str,
+    /// `SAMLAssertion` (base64 Response).
+    pub assertion_b64: &'a str,
+    /// `DurationSeconds`.
+    pub duration: Option<&'a str>,
+    /// `Policy`.
+    pub policy: Option<&'a str>,
+}
+
+/// Errors of the federation path: STS errors or SAML validation errors.
+#[derive(Debug, thiserror::Error)]
+pub enum FederationError {
+    /// Parameter, role, trust or store problems.
+    #[error(transparent)]
+    Sts(#[from] StsError),
+    /// The assertion was refused.
+    #[error(transparent)]
+    Saml(#[from] SamlError),
+    /// `SAMLProviderArn` malformed.
+    #[error("SAMLProviderArn {0:?} is not of the form acs:ram::<account id>:saml-provider/<name>")]
+    InvalidProviderArn(String),
+    /// No such provider.
+    #[error("the SAML provider {0} does not exist")]
+    ProviderNotFound(String),
+    /// The provider's stored metadata is unusable.
+    #[error("the SAML provider's metadata is unusable: {0}")]
+    ProviderMetadata(String),
+}
+
+/// The result: credentials and the assertion they came from.
+pub struct SamlSession {
+    /// Credentials.
+    pub minted: Minted,
+    /// The assertion.
+    pub assertion: VerifiedAssertion,
+}
+
+/// Runs every check and mints the session. `subject` receives the NameID as soon as it is known
+/// (for the audit log, also on failure).
+pub async fn assume_role_with_saml(
+    store: &Store,
+    keys: &Keyring,
+    clock: &dyn Clock,
+    sp: &SpSettings<'_>,
+    input: &SamlInput<'_>,
+    subject: &mut String,
+) -> Result<SamlSession, FederationError> {
+    let parn = ProviderArn::parse(input.provider_arn)
+        .ok_or_else(|| FederationError::InvalidProviderArn(input.provider_arn.into()))?;
+    let rarn = super::RoleArn::parse(input.role_arn)?;
+    let session_policy = check_session_policy(input.policy)?;
+    let provider = store
+        .find_saml_provider(&parn.account_id, &parn.name)
+        .await
+        .map_err(StsError::from)?
+        .ok_or_else(|| FederationError::ProviderNotFound(input.provider_arn.into()))?;
+    let certs: Vec<Vec<u8>> = provider
+        .certificates
+        .iter()
+        .map(|c| {
+            use base64::Engine as _;
+            base64::engine::general_purpose::STANDARD.decode(c)
+        })
+        .collect::<Result<_, _>>()
+        .map_err(|e| FederationError::ProviderMetadata(e.to_string()))?;
+    let trusted = TrustedKeys::from_der_certificates(certs)
+        .map_err(|e| FederationError::ProviderMetadata(e.to_string()))?;
+
+    let xml = response::decode(input.assertion_b64)?;
+    let exp = Expectations {
+        issuer: &provider.entity_id,
+        audience: sp.entity_id,
+        recipient: sp.acs_url,
+        now: clock.now(),
+        skew: sp.skew,
+        allow_sha1: false,
+    };
+    let assertion = response::validate_response(&xml, &trusted, &exp)?;
+    subject.clone_from(&assertion.name_id);
+
+    // The Role attribute must name this role and this provider; both live in one account.
+    let wanted = (input.role_arn, input.provider_arn);
+    let named = assertion.attribute(ROLE_ATTRIBUTE).iter().any(|v| {
+        let mut parts = v.split(',').map(str::trim);
+        match (parts.next(), parts.next(), parts.next()) {
+            (Some(a), Some(b), None) => (a, b) == wanted || (b, a) == wanted,
+            _ => false,
+        }
+    });
+    if !named {
+        return Err(SamlError::Attribute {
+            name: "Role",
+            message: format!(
+                "no value names {} with {}",
+                input.role_arn, input.provider_arn
+            ),
+        }
+        .into());
+    }
+    if rarn.account_id != parn.account_id {
+        return Err(SamlError::Attribute {
+            name: "Role",
+            message: "the role and the SAML provider belong to different accounts".into(),
+        }
+        .into());
+    }
+    let session_name = match assertion.attribute(ROLE_SESSION_NAME_ATTRIBUTE) {
+        [one] => one.clone(),
+        other => {
+            return Err(SamlError::Attribute {
+                name: "RoleSessionName",
+                message: format!("exactly one value is required, found {}", other.len()),
+            }
+            .into());
+        }
+    };
+    check_session_name(&session_name).map_err(|_| SamlError::Attribute {
+        name: "RoleSessionName",
+        message: format!("{session_name:?} is not 2-64 characters of letters, digits and . @ _ -"),
+    })?;
+
+    let role = store
+        .find_role(&rarn.account_id, &rarn.role_name)
+        .await
+        .map_err(StsError::from)?
+        .ok_or_else(|| StsError::RoleNotFound(input.role_arn.into()))?;
+    let duration_s = match (
+        input.duration.filter(|d| !d.is_empty()),
+        assertion.attribute(SESSION_DURATION_ATTRIBUTE),
+    ) {
+        (Some(d), _) => super::duration(Some(d), &role, false)?,
+        (None, []) => 3600.min(role.max_session_duration),
+        (None, [v]) => match v.parse::<i64>() {
+            Ok(n) if (MIN_DURATION..=role.max_session_duration).contains(&n) => n,
+            _ => {
+                return Err(SamlError::Attribute {
+                    name: "SessionDuration",
+                    message: format!(
+                        "{v:?} is not from {MIN_DURATION} to the role's maximum {}",
+                        role.max_session_duration
+                    ),
+                }
+                .into());
+            }
+        },
+        (None, _) => {
+            return Err(SamlError::Attribute {
+                name: "SessionDuration",
+                message: "at most one value is allowed".into(),
+            }
+            .into());
+        }
+    };
+
+    // Trust: the provider as Federated principal, conditions on the assertion's keys.
+    let role_arn = format!("acs:ram::{}:role/{}", role.account_id, role.name);
+    let trusted_by_role = match policy::parse(
+        &role.trust_policy,
+        DocumentKind::Trust,
+        MAX_TRUST_POLICY_CHARS,
+    ) {
+        Ok(doc) => {
+            let ctx = Context::new()
+                .with_current_time(clock.now())
+                .with("saml:recipient", assertion.recipient.as_str())
+                .with("saml:sub", assertion.name_id.as_str())
+                .with("saml:iss", assertion.issuer.as_str())
+                .with("saml:aud", sp.entity_id);
+            let principals = [PrincipalRef::Federated(input.provider_arn)];
+            policy::evaluate(
+                &[&doc],
+                &Request {
+                    action: "sts:AssumeRole",
+                    resource: &role_arn,
+                    context: &ctx,
+                    principals: &principals,
+                },
+            )
+            .is_allowed()
+        }
+        Err(e) => {
+            tracing::error!(role = %role_arn, error = %e, "stored trust policy does not parse");
+            false
+        }
+    };
+    if !trusted_by_role {
+        return Err(StsError::NotTrusted {
+            role: role_arn,
+            caller: input.provider_arn.into(),
+        }
+        .into());
+    }
+
+    // InResponseTo must name a request we issued (single use); IdP-initiated has none.
+    if let Some(irt) = &assertion.in_response_to {
+        let issued = store
+            .consume_authn_request(irt, clock.now_ms())
+            .await
+            .map_err(StsError::from)?;
+        if issued.as_deref() != Some(parn.account_id.as_str()) {
+            return Err(SamlError::InResponseTo(irt.clone()).into());
+        }
+    }
+    // Replay: accepted once, until it expires, across replicas. Last, so refused assertions
+    // do not burn their id.
+    let replay_key = format!("{} {}", assertion.issuer, assertion.assertion_id);
+    let expires = assertion.not_on_or_after.timestamp_millis() + sp.skew.num_milliseconds();
+    if !store
+        .record_assertion(&replay_key, clock.now_ms(), expires)
+        .await
+        .map_err(StsError::from)?
+    {
+        return Err(SamlError::Replayed(assertion.assertion_id.clone()).into());
+    }
+
+    let minted = mint(
+        keys,
+        clock,
+        &role,
+        SessionSpec {
+            session_name,
+            duration_s,
+            session_policy,
+            chained: false,
+            source: input.provider_arn.to_string(),
+            source_identity: None,
+        },
+    )?;
+    Ok(SamlSession { minted, assertion })
+}
