@@ -6,7 +6,7 @@
 use serde_json::{Map, Value};
 
 use super::error::ApiError;
-use super::{ram, sts};
+use super::{ims, ram, sts};
 use crate::AppState;
 use crate::principal::Caller;
 
@@ -72,6 +72,8 @@ pub enum Resource {
     Arn(&'static str),
     /// Any resource (`*`).
     Any,
+    /// `acs:ram::<account>:<kind>/<param>` for other named entities (e.g. `saml-provider`).
+    Named(&'static str, &'static str),
 }
 
 /// What a caller needs to run an action.
@@ -144,13 +146,19 @@ macro_rules! actions {
 }
 
 use Permission::{Anonymous, Authenticated, Policy as P};
-use Resource::{Account, All, Any, Arn, Group, Mfa, Policy as Pol, Role, User};
+use Resource::{Account, All, Any, Arn, Group, Mfa, Named, Policy as Pol, Role, User};
 
 actions! {
     Sts "GetCallerIdentity" Authenticated => sts::get_caller_identity;
     Sts "AssumeRole" P(Arn("RoleArn")) => sts::assume_role;
     Sts "AuthorizeRequest" P(Any) => sts::authorize_request;
     Sts "AssumeRoleWithSAML" Anonymous => sts::assume_role_with_saml;
+
+    Ims "CreateSAMLProvider" P(Named("saml-provider", "SAMLProviderName")) => ims::create_saml_provider;
+    Ims "UpdateSAMLProvider" P(Named("saml-provider", "SAMLProviderName")) => ims::update_saml_provider;
+    Ims "GetSAMLProvider" P(Named("saml-provider", "SAMLProviderName")) => ims::get_saml_provider;
+    Ims "DeleteSAMLProvider" P(Named("saml-provider", "SAMLProviderName")) => ims::delete_saml_provider;
+    Ims "ListSAMLProviders" P(All("saml-provider")) => ims::list_saml_providers;
 
     Ram "CreateUser" P(User("UserName")) => ram::create_user;
     Ram "GetUser" P(User("UserName")) => ram::get_user;
@@ -248,6 +256,9 @@ pub fn resource_arn(
         Resource::All(kind) => format!("acs:ram::{account_id}:{kind}/*"),
         Resource::Arn(p) => param(p).unwrap_or("*").to_string(),
         Resource::Any => "*".to_string(),
+        Resource::Named(kind, p) => {
+            format!("acs:ram::{account_id}:{kind}/{}", param(p).unwrap_or("*"))
+        }
     }
 }
 

@@ -23,7 +23,7 @@ pub struct ApiError {
     /// Seconds after which a throttled client may retry (`x-acs-retry-after`).
     pub retry_after: Option<u64>,
     /// `AccessDeniedDetail` object for `NoPermission`.
-    pub access_denied_detail: Option<serde_json::Value>,
+    pub access_denied_detail: Option<Box<serde_json::Value>>,
 }
 
 impl ApiError {
@@ -287,14 +287,14 @@ pub fn no_permission(
     explicit: bool,
 ) -> ApiError {
     ApiError {
-        access_denied_detail: Some(serde_json::json!({
+        access_denied_detail: Some(Box::new(serde_json::json!({
             "AuthAction": action,
             "AuthPrincipalType": principal_type,
             "AuthPrincipalOwnerId": account_id,
             "AuthPrincipalDisplayName": principal_name,
             "PolicyType": "AccountLevelIdentityBasedPolicy",
             "NoPermissionType": if explicit { "ExplicitDeny" } else { "ImplicitDeny" },
-        })),
+        }))),
         ..ApiError::new(
             StatusCode::FORBIDDEN,
             codes::NO_PERMISSION,

@@ -11,6 +11,7 @@ pub mod authorize;
 pub mod client_info;
 pub mod dispatch;
 pub mod error;
+mod ims;
 pub mod long_uri;
 mod ops;
 pub mod params;
@@ -42,7 +43,11 @@ async fn rpc_endpoint(State(state): State<AppState>, req: Request) -> Response {
 }
 
 #[cfg(test)]
+mod ims_tests;
+#[cfg(test)]
 mod ram_tests;
+#[cfg(test)]
+mod saml_tests;
 #[cfg(test)]
 mod sts_tests;
 #[cfg(test)]

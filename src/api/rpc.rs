@@ -207,7 +207,7 @@ pub fn error_response(err: &ApiError, product: Option<Product>, request_id: &str
     body.insert("Code".into(), Value::String(err.code.to_string()));
     body.insert("Message".into(), Value::String(err.message.clone()));
     if let Some(detail) = &err.access_denied_detail {
-        body.insert("AccessDeniedDetail".into(), detail.clone());
+        body.insert("AccessDeniedDetail".into(), (**detail).clone());
     }
     let mut resp = json_response(err.status, &Value::Object(body), request_id);
     if err.status == StatusCode::PAYLOAD_TOO_LARGE {

@@ -7,6 +7,8 @@
 //! `sts` mints credentials, or `web` opens a console session.
 
 pub mod error;
+pub mod metadata;
+pub mod providers;
 pub mod response;
 pub mod sp;
 pub mod test_idp;
