@@ -17,6 +17,8 @@ pub mod client;
 pub mod clock;
 pub mod config;
 pub mod crypto;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod metrics;
 pub mod policy;
 pub mod principal;

@@ -1,0 +1,181 @@
+//! Entry points for the cargo-fuzz targets in `fuzz/` (see `fuzz/README.md`).
+//!
+//! Not an API: hidden from the docs and free to change. Each function takes
+//! arbitrary bytes, must never panic, and returns a small summary so the
+//! targets can check the one property worth asserting on fuzzed input: a
+//! Response that [`validate_response`] accepts carries an assertion whose
+//! signature verifies on its own with the same keys ([`saml_response`]).
+//!
+//! Time is fixed ([`now`]) so runs are reproducible; keys are passed in by the
+//! target (it embeds the test IdP's certificate), so the library holds no
+//! fixture paths.
+
+use chrono::{DateTime, Duration, Utc};
+
+use crate::saml::metadata::{IdpMetadata, parse_idp_metadata};
+use crate::saml::response::{Expectations, decode, validate_response};
+use crate::xmldsig::fuzzing::fuzz_parse_and_verify;
+use crate::xmldsig::{Document, NodeId, TrustedKeys, VerifyOptions, verify_element};
+
+/// 2026-11-22T12:00:00Z as Unix seconds: inside the test IdP certificate's
+/// validity and the fixtures' assertion windows.
+pub const NOW_UNIX: i64 = 1_795_348_800;
+
+/// The fixed "now" of every target (2026-11-22T12:00:00Z).
+pub fn now() -> DateTime<Utc> {
+    DateTime::from_timestamp(NOW_UNIX, 0).unwrap_or(DateTime::UNIX_EPOCH)
+}
+
+/// What the `saml_response` target expects (the fixtures' IdP and SP).
+pub fn expectations() -> Expectations<'static> {
+    Expectations {
+        issuer: "https://idp.example.test/saml/idp",
+        audience: "urn:alibaba:cloudcomputing",
+        recipient: "http://127.0.0.1:8080/saml-role/sso",
+        now: now(),
+        skew: Duration::minutes(2),
+        allow_sha1: false,
+    }
+}
+
+/// `xmldsig_verify`: parses `data`; if it is a document, runs
+/// [`verify_element`] (SAML options) on the root and on every element that
+/// carries an `ID` attribute, then [`fuzz_parse_and_verify`] (all four c14n
+/// algorithms, SHA-1 refused and allowed). Returns how many verifications
+/// succeeded (always 0 unless the input holds a genuine signature).
+pub fn xmldsig_verify(data: &[u8], keys: &TrustedKeys) -> usize {
+    let Ok(doc) = Document::parse(data) else {
+        return 0;
+    };
+    let root = doc.root_element().node_id();
+    let mut ok = usize::from(verify_element(&doc, root, keys, &VerifyOptions::SAML).is_ok());
+    for i in 0..doc.node_count() {
+        let Ok(i) = u32::try_from(i) else { break };
+        let id = NodeId(i);
+        if id == root {
+            continue;
+        }
+        let Some(e) = doc.element(id) else { continue };
+        if e.attribute("ID").is_some() {
+            ok += usize::from(verify_element(&doc, id, keys, &VerifyOptions::SAML).is_ok());
+        }
+    }
+    ok + fuzz_parse_and_verify(data, keys)
+}
+
+/// What [`saml_metadata`] saw: whether each of the two parses succeeded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MetadataOutcome {
+    /// `parse_idp_metadata(data, None, now())` returned Ok.
+    pub any_entity: bool,
+    /// `parse_idp_metadata(data, Some("x"), now())` returned Ok.
+    pub entity_x: bool,
+}
+
+/// `saml_metadata`: [`parse_idp_metadata`] with no entity ID and with `"x"`;
+/// on success, also what the admin UI and provider setup do with the result
+/// (certificate facts, SSO URLs, building [`TrustedKeys`]). Errors are
+/// rendered with `Display` to exercise the messages.
+pub fn saml_metadata(data: &[u8]) -> MetadataOutcome {
+    let use_result = |r: Result<IdpMetadata, _>| -> bool {
+        match r {
+            Ok(md) => {
+                let _ = md.signing_certificate_info();
+                let _ = md.redirect_sso_url();
+                let _ = md.post_sso_url();
+                if !md.signing_certificates.is_empty() {
+                    let _ = TrustedKeys::from_der_certificates(md.signing_certificates.clone());
+                }
+                true
+            }
+            Err(e) => {
+                let _ = e.to_string();
+                false
+            }
+        }
+    };
+    MetadataOutcome {
+        any_entity: use_result(parse_idp_metadata(data, None, now())),
+        entity_x: use_result(parse_idp_metadata(data, Some("x"), now())),
+    }
+}
+
+/// `saml_response`: [`validate_response`] on `data` (as XML) and, when `data`
+/// is UTF-8, [`decode`] on it as the base64 `SAMLResponse` field and
+/// [`validate_response`] on what it decodes to (the HTTP-POST path).
+///
+/// Returns how many validations succeeded, or `Err` with a description when a
+/// validation succeeded although the assertion it names does not verify on
+/// its own with `keys` (the only property asserted on fuzzed input).
+pub fn saml_response(data: &[u8], keys: &TrustedKeys) -> Result<usize, String> {
+    let mut ok = check_response(data, keys)?;
+    if let Ok(s) = std::str::from_utf8(data) {
+        match decode(s) {
+            Ok(xml) => ok += check_response(&xml, keys)?,
+            Err(e) => {
+                let _ = e.to_string();
+            }
+        }
+    }
+    Ok(ok)
+}
+
+fn check_response(xml: &[u8], keys: &TrustedKeys) -> Result<usize, String> {
+    let exp = expectations();
+    let a = match validate_response(xml, keys, &exp) {
+        Ok(a) => a,
+        Err(e) => {
+            let _ = e.to_string();
+            return Ok(0);
+        }
+    };
+    let _ = a.subject_type();
+    // Accepted: the assertion it reports must be one element of this document
+    // whose signature verifies by itself with a key from `keys`.
+    let doc = Document::parse(xml)
+        .map_err(|e| format!("validate_response accepted a document that does not parse: {e}"))?;
+    let mut found = 0usize;
+    let mut verified = false;
+    for i in 0..doc.node_count() {
+        let Ok(i) = u32::try_from(i) else { break };
+        let Some(e) = doc.element(NodeId(i)) else {
+            continue;
+        };
+        if e.attribute("ID") == Some(a.assertion_id.as_str()) {
+            found += 1;
+            if let Ok(v) = verify_element(&doc, e.node_id(), keys, &VerifyOptions::SAML) {
+                verified = v.certificate_sha256() == a.certificate_sha256;
+            }
+        }
+    }
+    if found == 1 && verified {
+        Ok(1)
+    } else {
+        Err(format!(
+            "validate_response accepted assertion {:?} but {found} element(s) carry that ID \
+             and its signature verified with the reported certificate: {verified}",
+            a.assertion_id
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn now_is_the_fixture_time() {
+        assert_eq!(now().to_rfc3339(), "2026-11-22T12:00:00+00:00");
+    }
+
+    #[test]
+    fn garbage_is_refused_quietly() {
+        assert_eq!(
+            saml_metadata(b"<x/>"),
+            MetadataOutcome {
+                any_entity: false,
+                entity_x: false
+            }
+        );
+    }
+}
