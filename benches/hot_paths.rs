@@ -22,13 +22,17 @@ use rambridge::sts::{self, SessionSpec, token};
 use rambridge::xmldsig::{Document, TrustedKeys, VerifyOptions, verify_element};
 
 fn shared(name: &str) -> Vec<u8> {
-    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/fixtures/saml").join(name);
+    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../shared/fixtures/saml")
+        .join(name);
     std::fs::read(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
 }
 
 fn sts_tokens(c: &mut Criterion) {
     let keys = Keyring::new(MasterKey::from_bytes(&[7u8; 32]).unwrap());
-    let clock = Arc::new(FixedClock::new(Utc.with_ymd_and_hms(2026, 11, 22, 12, 0, 0).unwrap()));
+    let clock = Arc::new(FixedClock::new(
+        Utc.with_ymd_and_hms(2026, 11, 22, 12, 0, 0).unwrap(),
+    ));
     let role = Role {
         id: "3000000000000000001".into(),
         account_id: "1234567890123456".into(),
@@ -78,12 +82,18 @@ fn request_signatures(c: &mut Criterion) {
     .map(|(k, v)| (k.to_string(), v.to_string()))
     .collect();
     let secret = "FakeSecretFakeSecretFakeSecret01";
-    let canonical = signature::v1_canonical_query(params.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+    let canonical =
+        signature::v1_canonical_query(params.iter().map(|(k, v)| (k.as_str(), v.as_str())));
     let sig = signature::v1_sign(secret, &signature::v1_string_to_sign("POST", &canonical));
     let mut g = c.benchmark_group("request_signature");
     g.bench_function("v1 HMAC-SHA1 verify", |b| {
         b.iter(|| {
-            let r = signature::v1_verify("POST", params.iter().map(|(k, v)| (k.as_str(), v.as_str())), secret, black_box(&sig));
+            let r = signature::v1_verify(
+                "POST",
+                params.iter().map(|(k, v)| (k.as_str(), v.as_str())),
+                secret,
+                black_box(&sig),
+            );
             assert_eq!(r, V1Check::Valid);
         })
     });
@@ -91,22 +101,41 @@ fn request_signatures(c: &mut Criterion) {
     for (k, v) in [
         ("host", "127.0.0.1:8080"),
         ("x-acs-action", "GetCallerIdentity"),
-        ("x-acs-content-sha256", "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"),
+        (
+            "x-acs-content-sha256",
+            "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
+        ),
         ("x-acs-date", "2025-01-01T00:00:00Z"),
         ("x-acs-signature-nonce", "0123456789abcdef0123456789abcdef"),
         ("x-acs-version", "2015-04-01"),
     ] {
         headers.insert(HeaderName::from_static(k), HeaderValue::from_static(v));
     }
-    let signed: Vec<String> = headers.keys().map(|k| k.as_str().to_string()).collect::<Vec<_>>();
+    let signed: Vec<String> = headers
+        .keys()
+        .map(|k| k.as_str().to_string())
+        .collect::<Vec<_>>();
     let mut signed = signed;
     signed.sort();
-    let cr = signature::v3_canonical_request("POST", "/", &[], &headers, &signed, &sha256_hex(b"")).unwrap();
+    let cr = signature::v3_canonical_request("POST", "/", &[], &headers, &signed, &sha256_hex(b""))
+        .unwrap();
     let v3sig = signature::v3_sign(secret, &signature::v3_string_to_sign(&cr));
     g.bench_function("v3 ACS3-HMAC-SHA256 verify", |b| {
         b.iter(|| {
-            let cr = signature::v3_canonical_request("POST", "/", &[], &headers, &signed, &sha256_hex(b"")).unwrap();
-            assert!(signature::v3_verify(secret, &signature::v3_string_to_sign(&cr), black_box(&v3sig)));
+            let cr = signature::v3_canonical_request(
+                "POST",
+                "/",
+                &[],
+                &headers,
+                &signed,
+                &sha256_hex(b""),
+            )
+            .unwrap();
+            assert!(signature::v3_verify(
+                secret,
+                &signature::v3_string_to_sign(&cr),
+                black_box(&v3sig)
+            ));
         })
     });
     g.finish();
@@ -121,6 +150,7 @@ fn saml(c: &mut Criterion) {
         now: Utc.with_ymd_and_hms(2026, 11, 22, 12, 0, 0).unwrap(),
         skew: Duration::minutes(2),
         allow_sha1: false,
+        decryption_key: None,
     };
     let mut g = c.benchmark_group("saml");
 
@@ -140,39 +170,59 @@ fn saml(c: &mut Criterion) {
     let pubkey = shared("idp-test-pubkey-pkcs1.der");
     let main = shared("response-assertion-signed.xml");
     g.throughput(Throughput::Bytes(main.len() as u64));
-    g.bench_function("floor: RSA-2048 verify + 2x SHA-256 + quick-xml pass (8 KB)", |b| {
-        let key = ring::signature::UnparsedPublicKey::new(&ring::signature::RSA_PKCS1_2048_8192_SHA256, &pubkey);
-        b.iter(|| {
-            key.verify(black_box(&signed_info), &sigvalue).unwrap();
-            black_box(ring::digest::digest(&ring::digest::SHA256, &reference));
-            black_box(ring::digest::digest(&ring::digest::SHA256, &signed_info));
-            let mut r = quick_xml::Reader::from_reader(main.as_slice());
-            let mut n = 0usize;
-            loop {
-                match r.read_event().unwrap() {
-                    quick_xml::events::Event::Eof => break,
-                    _ => n += 1,
+    g.bench_function(
+        "floor: RSA-2048 verify + 2x SHA-256 + quick-xml pass (8 KB)",
+        |b| {
+            let key = ring::signature::UnparsedPublicKey::new(
+                &ring::signature::RSA_PKCS1_2048_8192_SHA256,
+                &pubkey,
+            );
+            b.iter(|| {
+                key.verify(black_box(&signed_info), &sigvalue).unwrap();
+                black_box(ring::digest::digest(&ring::digest::SHA256, &reference));
+                black_box(ring::digest::digest(&ring::digest::SHA256, &signed_info));
+                let mut r = quick_xml::Reader::from_reader(main.as_slice());
+                let mut n = 0usize;
+                loop {
+                    match r.read_event().unwrap() {
+                        quick_xml::events::Event::Eof => break,
+                        _ => n += 1,
+                    }
                 }
-            }
-            black_box(n)
-        })
-    });
+                black_box(n)
+            })
+        },
+    );
     g.bench_function("xmldsig verify only (8 KB, parse + verify)", |b| {
         b.iter(|| {
             let doc = Document::parse(black_box(&main)).unwrap();
             let root = doc.root_element();
-            let assertion = root.child_elements().find(|e| e.local_name() == "Assertion").unwrap();
+            let assertion = root
+                .child_elements()
+                .find(|e| e.local_name() == "Assertion")
+                .unwrap();
             verify_element(&doc, assertion.node_id(), &keys, &VerifyOptions::SAML).unwrap();
         })
     });
     for (name, file) in [
-        ("full validation, assertion signed (8 KB)", "response-assertion-signed.xml"),
-        ("full validation, both signed (10 KB)", "response-both-signed.xml"),
-        ("full validation, large assertion (30 KB)", "response-large-assertion-signed.xml"),
+        (
+            "full validation, assertion signed (8 KB)",
+            "response-assertion-signed.xml",
+        ),
+        (
+            "full validation, both signed (10 KB)",
+            "response-both-signed.xml",
+        ),
+        (
+            "full validation, large assertion (30 KB)",
+            "response-large-assertion-signed.xml",
+        ),
     ] {
         let xml = shared(file);
         g.throughput(Throughput::Bytes(xml.len() as u64));
-        g.bench_function(name, |b| b.iter(|| validate_response(black_box(&xml), &keys, &exp).unwrap()));
+        g.bench_function(name, |b| {
+            b.iter(|| validate_response(black_box(&xml), &keys, &exp).unwrap())
+        });
     }
     g.finish();
 }

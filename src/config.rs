@@ -145,6 +145,15 @@ pub struct Settings {
     #[arg(long, env = "RAMBRIDGE_SAML_CLOCK_SKEW_SECONDS")]
     pub saml_clock_skew_seconds: Option<u32>,
 
+    /// SP private key (PKCS#8 PEM, RSA-2048+): decrypts EncryptedAssertions. Set together
+    /// with `saml_sp_cert_file`; both are then published in SP metadata.
+    #[arg(long, env = "RAMBRIDGE_SAML_SP_KEY_FILE")]
+    pub saml_sp_key_file: Option<PathBuf>,
+
+    /// SP certificate (PEM) for `saml_sp_key_file`.
+    #[arg(long, env = "RAMBRIDGE_SAML_SP_CERT_FILE")]
+    pub saml_sp_cert_file: Option<PathBuf>,
+
     /// Seconds in-flight requests get to finish after SIGINT/SIGTERM [default: 30].
     #[arg(long, env = "RAMBRIDGE_SHUTDOWN_GRACE_SECONDS")]
     pub shutdown_grace_seconds: Option<u64>,
@@ -176,6 +185,8 @@ impl Settings {
             saml_clock_skew_seconds: self
                 .saml_clock_skew_seconds
                 .or(lower.saml_clock_skew_seconds),
+            saml_sp_key_file: self.saml_sp_key_file.or(lower.saml_sp_key_file),
+            saml_sp_cert_file: self.saml_sp_cert_file.or(lower.saml_sp_cert_file),
             shutdown_grace_seconds: self.shutdown_grace_seconds.or(lower.shutdown_grace_seconds),
         }
     }
@@ -247,6 +258,8 @@ pub struct Config {
     pub saml_role_entity_id: Option<String>,
     /// SAML clock skew in seconds.
     pub saml_clock_skew_seconds: u32,
+    /// SP key and certificate files, if configured.
+    pub saml_sp_key: Option<(PathBuf, PathBuf)>,
     /// Shutdown grace period in seconds.
     pub shutdown_grace_seconds: u64,
 }
@@ -347,7 +360,18 @@ impl Config {
                 message: "must not be empty".into(),
             });
         }
+        let saml_sp_key = match (s.saml_sp_key_file, s.saml_sp_cert_file) {
+            (Some(k), Some(c)) => Some((k, c)),
+            (None, None) => None,
+            _ => {
+                return Err(ConfigError::Invalid {
+                    key: "saml_sp_key_file",
+                    message: "set saml_sp_key_file and saml_sp_cert_file together".into(),
+                });
+            }
+        };
         Ok(Config {
+            saml_sp_key,
             saml_role_entity_id: s.saml_role_entity_id,
             saml_clock_skew_seconds,
             listen,

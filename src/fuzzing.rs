@@ -35,6 +35,7 @@ pub fn expectations() -> Expectations<'static> {
         now: now(),
         skew: Duration::minutes(2),
         allow_sha1: false,
+        decryption_key: None,
     }
 }
 
@@ -77,7 +78,7 @@ pub struct MetadataOutcome {
 /// (certificate facts, SSO URLs, building [`TrustedKeys`]). Errors are
 /// rendered with `Display` to exercise the messages.
 pub fn saml_metadata(data: &[u8]) -> MetadataOutcome {
-    let use_result = |r: Result<IdpMetadata, _>| -> bool {
+    let use_result = |r: Result<IdpMetadata, crate::saml::metadata::MetadataError>| -> bool {
         match r {
             Ok(md) => {
                 let _ = md.signing_certificate_info();

@@ -56,11 +56,22 @@ pub struct SamlSp {
     pub user_acs_url: String,
     /// Public base URL.
     pub public_url: String,
+    /// The SP key pair (decrypts EncryptedAssertions; published in SP metadata), if configured.
+    pub key: Option<Arc<saml::encryption::SpKey>>,
 }
 
 impl SamlSp {
     /// Derives the SP settings.
     pub fn new(config: &Config, public_url: &str) -> SamlSp {
+        SamlSp::with_key(config, public_url, None)
+    }
+
+    /// SP settings with a key pair.
+    pub fn with_key(
+        config: &Config,
+        public_url: &str,
+        key: Option<Arc<saml::encryption::SpKey>>,
+    ) -> SamlSp {
         SamlSp {
             role_entity_id: config
                 .saml_role_entity_id
@@ -69,6 +80,7 @@ impl SamlSp {
             role_acs_url: format!("{public_url}/saml-role/sso"),
             user_acs_url: format!("{public_url}/saml/sso"),
             public_url: public_url.to_string(),
+            key,
         }
     }
 
@@ -109,6 +121,19 @@ impl AppState {
         clock: SharedClock,
         public_url: String,
     ) -> AppState {
+        let saml = Arc::new(SamlSp::new(&config, &public_url));
+        AppState::with_saml(config, store, keys, clock, public_url, saml)
+    }
+
+    /// Like [`AppState::new`], with explicit SAML SP settings (for example with a key pair).
+    pub fn with_saml(
+        config: Config,
+        store: Store,
+        keys: Keyring,
+        clock: SharedClock,
+        public_url: String,
+        saml: Arc<SamlSp>,
+    ) -> AppState {
         let rate = NonZeroU32::new(config.rate_limit_per_second).unwrap_or(NonZeroU32::MIN);
         let burst = NonZeroU32::new(config.rate_limit_burst).unwrap_or(NonZeroU32::MIN);
         let limiter = RateLimiter::keyed(Quota::per_second(rate).allow_burst(burst));
@@ -117,7 +142,6 @@ impl AppState {
         let issue_burst = NonZeroU32::new(config.sts_issue_burst).unwrap_or(NonZeroU32::MIN);
         let issue_limiter =
             RateLimiter::keyed(Quota::per_second(issue_rate).allow_burst(issue_burst));
-        let saml = Arc::new(SamlSp::new(&config, &public_url));
         AppState {
             saml,
             config: Arc::new(config),
@@ -197,12 +221,25 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     let bound = listener.local_addr()?;
     let public_url = config.public_url_or(bound);
     let grace = Duration::from_secs(config.shutdown_grace_seconds);
-    let state = AppState::new(
+    let sp_key = match &config.saml_sp_key {
+        Some((key, cert)) => {
+            let read = |p: &std::path::Path| {
+                std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))
+            };
+            let k = saml::encryption::SpKey::from_pem(&read(key)?, &read(cert)?)
+                .map_err(|e| anyhow::anyhow!("SAML SP key: {e}"))?;
+            Some(Arc::new(k))
+        }
+        None => None,
+    };
+    let saml_sp = Arc::new(SamlSp::with_key(&config, &public_url, sp_key));
+    let state = AppState::with_saml(
         config,
         store.clone(),
         keys,
         Arc::new(SystemClock),
         public_url,
+        saml_sp,
     );
 
     let upkeep = {

@@ -231,6 +231,7 @@ pub async fn assume_role_with_saml(ctx: &ActionContext<'_>) -> Reply {
         entity_id: &state.saml.role_entity_id,
         acs_url: &state.saml.role_acs_url,
         skew: chrono::Duration::seconds(i64::from(state.config.saml_clock_skew_seconds)),
+        decryption_key: state.saml.key.as_deref(),
     };
     let mut subject = String::new();
     let result = federation::assume_role_with_saml(

@@ -24,6 +24,12 @@ pub enum SamlError {
     /// EncryptedAssertion without a configured SP key.
     #[error("the assertion is encrypted, but no SP decryption key is configured")]
     Encrypted,
+    /// The EncryptedAssertion could not be decrypted (one message for every cause: no oracle).
+    #[error("the EncryptedAssertion could not be decrypted with the SP key")]
+    Decryption,
+    /// An encryption algorithm rambridge does not accept.
+    #[error("unsupported encryption: {0}")]
+    UnsupportedEncryption(String),
     /// Neither the Response nor the Assertion is signed.
     #[error("neither the Response nor the Assertion is signed")]
     Unsigned,
@@ -101,6 +107,10 @@ impl SamlError {
                 "AuthenticationFail.SAMLAssertion.Invalid.AssertionCount"
             }
             SamlError::Encrypted => "AuthenticationFail.SAMLAssertion.Invalid.Encrypted",
+            SamlError::Decryption => "AuthenticationFail.SAMLAssertion.Invalid.Decryption",
+            SamlError::UnsupportedEncryption(_) => {
+                "AuthenticationFail.SAMLAssertion.Invalid.UnsupportedEncryption"
+            }
             SamlError::Unsigned => "AuthenticationFail.SAMLAssertion.Invalid.Unsigned",
             SamlError::Signature(_) => "AuthenticationFail.SAMLAssertion.Invalid.Signature",
             SamlError::Issuer { .. } => "AuthenticationFail.SAMLAssertion.Invalid.Issuer",

@@ -6,6 +6,7 @@
 //! the caller checks replay and InResponseTo in the store → role mapping and trust policy →
 //! `sts` mints credentials, or `web` opens a console session.
 
+pub mod encryption;
 pub mod error;
 pub mod metadata;
 pub mod providers;

@@ -50,6 +50,8 @@ pub struct Expectations<'a> {
     pub skew: Duration,
     /// Accept SHA-1 signatures (only when the provider is configured to).
     pub allow_sha1: bool,
+    /// The SP key that decrypts EncryptedAssertions, when configured.
+    pub decryption_key: Option<&'a super::encryption::SpKey>,
 }
 
 /// A validated assertion. Only [`validate_response`] makes one.
@@ -186,9 +188,11 @@ pub fn validate_response(
         return Err(SamlError::Malformed("Response Version must be 2.0".into()));
     }
 
-    // Exactly one assertion in the whole document, and it is the Response's direct child.
-    if count_named(&doc, NS_ASSERTION, "EncryptedAssertion") > 0 {
-        return Err(SamlError::Encrypted);
+    // Exactly one assertion in the whole document, and it is the Response's direct child
+    // (plain, or encrypted).
+    let encrypted_total = count_named(&doc, NS_ASSERTION, "EncryptedAssertion");
+    if encrypted_total > 0 {
+        return validate_encrypted(&doc, keys, exp, encrypted_total);
     }
     let total = count_named(&doc, NS_ASSERTION, "Assertion");
     let direct: Vec<Element<'_>> = root
@@ -204,43 +208,7 @@ pub fn validate_response(
             )));
         }
     };
-
-    // Fail-safe envelope checks (these can only make an unsigned envelope fail).
-    let status = root
-        .child_elements()
-        .find(|c| c.has_name(NS_PROTOCOL, "Status"))
-        .and_then(|s| {
-            s.child_elements()
-                .find(|c| c.has_name(NS_PROTOCOL, "StatusCode"))
-        })
-        .and_then(|c| c.attribute("Value"))
-        .unwrap_or("(none)");
-    if status != STATUS_SUCCESS {
-        return Err(SamlError::Status(status.to_string()));
-    }
-    if let Some(dest) = root.attribute("Destination")
-        && dest != exp.recipient
-    {
-        return Err(SamlError::Destination {
-            got: dest.to_string(),
-            expected: exp.recipient.to_string(),
-        });
-    }
-    if let Some(issuer) = root
-        .child_elements()
-        .find(|c| c.has_name(NS_ASSERTION, "Issuer"))
-    {
-        let got = issuer
-            .text_strict()
-            .map_err(|_| SamlError::Malformed("Issuer must be plain text".into()))?
-            .trim();
-        if got != exp.issuer {
-            return Err(SamlError::Issuer {
-                got: got.to_string(),
-                expected: exp.issuer.to_string(),
-            });
-        }
-    }
+    envelope_checks(&root, exp)?;
 
     // Signatures: the Response's, the Assertion's, or both (then both must verify).
     let opts = VerifyOptions {
@@ -277,6 +245,142 @@ pub fn validate_response(
         .map(str::to_string);
 
     read_assertion(&a, cert, exp, in_response_to_envelope)
+}
+
+/// Fail-safe envelope checks (these can only make an unsigned envelope fail): Status Success,
+/// and Destination and Issuer, when present, match.
+fn envelope_checks(root: &Element<'_>, exp: &Expectations<'_>) -> Result<(), SamlError> {
+    let status = root
+        .child_elements()
+        .find(|c| c.has_name(NS_PROTOCOL, "Status"))
+        .and_then(|s| {
+            s.child_elements()
+                .find(|c| c.has_name(NS_PROTOCOL, "StatusCode"))
+        })
+        .and_then(|c| c.attribute("Value"))
+        .unwrap_or("(none)");
+    if status != STATUS_SUCCESS {
+        return Err(SamlError::Status(status.to_string()));
+    }
+    if let Some(dest) = root.attribute("Destination")
+        && dest != exp.recipient
+    {
+        return Err(SamlError::Destination {
+            got: dest.to_string(),
+            expected: exp.recipient.to_string(),
+        });
+    }
+    if let Some(issuer) = root
+        .child_elements()
+        .find(|c| c.has_name(NS_ASSERTION, "Issuer"))
+    {
+        let got = issuer
+            .text_strict()
+            .map_err(|_| SamlError::Malformed("Issuer must be plain text".into()))?
+            .trim();
+        if got != exp.issuer {
+            return Err(SamlError::Issuer {
+                got: got.to_string(),
+                expected: exp.issuer.to_string(),
+            });
+        }
+    }
+
+    Ok(())
+}
+
+/// An EncryptedAssertion: the single assertion, decrypted with the SP key, must itself be
+/// signed; a Response signature, if present, must verify too (it covers the ciphertext).
+fn validate_encrypted(
+    doc: &Document,
+    keys: &TrustedKeys,
+    exp: &Expectations<'_>,
+    encrypted_total: usize,
+) -> Result<VerifiedAssertion, SamlError> {
+    let root = doc.root_element();
+    let direct: Vec<Element<'_>> = root
+        .child_elements()
+        .filter(|c| c.has_name(NS_ASSERTION, "EncryptedAssertion"))
+        .collect();
+    let plain = count_named(doc, NS_ASSERTION, "Assertion");
+    let [encrypted] = direct.as_slice() else {
+        return Err(SamlError::AssertionCount(format!(
+            "found {encrypted_total} EncryptedAssertion, {} directly under the Response",
+            direct.len()
+        )));
+    };
+    if plain > 0 || encrypted_total != 1 {
+        return Err(SamlError::AssertionCount(format!(
+            "found {plain} Assertion and {encrypted_total} EncryptedAssertion"
+        )));
+    }
+    let key = exp.decryption_key.ok_or(SamlError::Encrypted)?;
+    envelope_checks(&root, exp)?;
+    let opts = VerifyOptions {
+        allow_sha1: exp.allow_sha1,
+        id_attribute: "ID",
+    };
+    let in_response_to_envelope = if root
+        .child_elements()
+        .any(|c| c.has_name(NS_DSIG, "Signature"))
+    {
+        let v = verify_element(doc, root.node_id(), keys, &opts).map_err(SamlError::Signature)?;
+        v.element().attribute("InResponseTo").map(str::to_string)
+    } else {
+        None
+    };
+    let bytes = super::encryption::decrypt_assertion(key, encrypted)?;
+    let limits = ParseLimits {
+        max_depth: 64,
+        max_nodes: 20_000,
+        ..ParseLimits::default()
+    };
+    // The plaintext usually declares its namespaces; when it relies on the Response's, parse it
+    // inside a wrapper declaring those (exclusive c14n ignores unused declarations).
+    let adoc = match Document::parse_with_limits(&bytes, &limits) {
+        Ok(d) => d,
+        Err(_) => {
+            let mut decls = String::new();
+            let mut e = Some(*encrypted);
+            while let Some(el) = e {
+                for (prefix, uri) in el.namespace_declarations() {
+                    let attr = prefix.map_or("xmlns".to_string(), |p| format!("xmlns:{p}"));
+                    if !decls.contains(&format!("{attr}=")) {
+                        decls.push_str(&format!(" {attr}=\"{}\"", super::test_idp::escape(uri)));
+                    }
+                }
+                e = el.parent();
+            }
+            let mut wrapped = format!("<rambridge-decrypted{decls}>").into_bytes();
+            wrapped.extend_from_slice(&bytes);
+            wrapped.extend_from_slice(b"</rambridge-decrypted>");
+            Document::parse_with_limits(&wrapped, &limits).map_err(|_| SamlError::Decryption)?
+        }
+    };
+    let aroot = adoc.root_element();
+    let assertion = if aroot.has_name(NS_ASSERTION, "Assertion") {
+        aroot
+    } else {
+        let mut kids = aroot.child_elements();
+        match (kids.next(), kids.next()) {
+            (Some(a), None) if a.has_name(NS_ASSERTION, "Assertion") => a,
+            _ => return Err(SamlError::Decryption),
+        }
+    };
+    if !assertion
+        .child_elements()
+        .any(|c| c.has_name(NS_DSIG, "Signature"))
+    {
+        return Err(SamlError::Unsigned);
+    }
+    let v =
+        verify_element(&adoc, assertion.node_id(), keys, &opts).map_err(SamlError::Signature)?;
+    read_assertion(
+        &v.element(),
+        v.certificate_sha256(),
+        exp,
+        in_response_to_envelope,
+    )
 }
 
 /// Reads and checks a verified Assertion.

@@ -204,3 +204,144 @@ fn sign_opts() -> SignOptions {
         inclusive_prefixes: vec!["xs".into()],
     }
 }
+
+/// Content encryption for [`ResponseBuilder::sign_and_encrypt`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ContentEncryption {
+    /// `xmlenc11#aes256-gcm`.
+    Aes256Gcm,
+    /// `xmlenc#aes128-cbc`.
+    Aes128Cbc,
+    /// `xmlenc#aes256-cbc`.
+    Aes256Cbc,
+}
+
+/// Key transport for [`ResponseBuilder::sign_and_encrypt`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyTransport {
+    /// `xmlenc#rsa-oaep-mgf1p` (SHA-1).
+    OaepMgf1p,
+    /// `xmlenc11#rsa-oaep` with SHA-256 and MGF1-SHA-256.
+    OaepSha256,
+    /// `xmlenc#rsa-1_5` (refused by rambridge; for tests).
+    Rsa15,
+}
+
+/// Errors building an encrypted test response.
+#[derive(Debug, thiserror::Error)]
+pub enum TestIdpError {
+    /// Signing failed.
+    #[error(transparent)]
+    Sign(#[from] XmlDsigError),
+    /// The SP certificate or the encryption failed.
+    #[error("encryption failed: {0}")]
+    Encrypt(String),
+}
+
+impl ResponseBuilder {
+    /// Signs the Assertion (standalone), then encrypts it for the SP certificate `sp_cert_der`
+    /// into an `EncryptedAssertion` (EncryptedKey inside the EncryptedData's KeyInfo). With
+    /// `sign = false` the assertion is encrypted unsigned.
+    pub fn sign_and_encrypt(
+        &self,
+        key: &SigningKey,
+        sp_cert_der: &[u8],
+        content: ContentEncryption,
+        transport: KeyTransport,
+        sign: bool,
+    ) -> Result<Vec<u8>, TestIdpError> {
+        use base64::Engine as _;
+        let b64 = |b: &[u8]| base64::engine::general_purpose::STANDARD.encode(b);
+        let err = |m: &str| TestIdpError::Encrypt(m.to_string());
+        let assertion = if sign {
+            sign_element(
+                self.assertion_xml().as_bytes(),
+                &self.assertion_id,
+                key,
+                &sign_opts(),
+            )?
+        } else {
+            self.assertion_xml().into_bytes()
+        };
+        let (key_len, alg_uri) = match content {
+            ContentEncryption::Aes256Gcm => (32, "http://www.w3.org/2009/xmlenc11#aes256-gcm"),
+            ContentEncryption::Aes128Cbc => (16, "http://www.w3.org/2001/04/xmlenc#aes128-cbc"),
+            ContentEncryption::Aes256Cbc => (32, "http://www.w3.org/2001/04/xmlenc#aes256-cbc"),
+        };
+        let mut cek = vec![0u8; key_len];
+        use ring::rand::SecureRandom as _;
+        let rng = ring::rand::SystemRandom::new();
+        rng.fill(&mut cek).map_err(|_| err("random"))?;
+        let cipher = match content {
+            ContentEncryption::Aes256Gcm => {
+                let mut iv = [0u8; 12];
+                rng.fill(&mut iv).map_err(|_| err("random"))?;
+                let k = ring::aead::LessSafeKey::new(
+                    ring::aead::UnboundKey::new(&ring::aead::AES_256_GCM, &cek)
+                        .map_err(|_| err("key"))?,
+                );
+                let mut body = assertion.clone();
+                k.seal_in_place_append_tag(
+                    ring::aead::Nonce::assume_unique_for_key(iv),
+                    ring::aead::Aad::empty(),
+                    &mut body,
+                )
+                .map_err(|_| err("seal"))?;
+                [iv.as_slice(), &body].concat()
+            }
+            ContentEncryption::Aes128Cbc | ContentEncryption::Aes256Cbc => {
+                use aws_lc_rs::cipher::{AES_128, AES_256, EncryptingKey, UnboundCipherKey};
+                let alg = if key_len == 16 { &AES_128 } else { &AES_256 };
+                let pad = 16 - assertion.len() % 16;
+                let mut body = assertion.clone();
+                body.extend(std::iter::repeat_n(0xA5u8, pad - 1));
+                body.push(u8::try_from(pad).map_err(|_| err("pad"))?);
+                let k =
+                    EncryptingKey::cbc(UnboundCipherKey::new(alg, &cek).map_err(|_| err("key"))?)
+                        .map_err(|_| err("key"))?;
+                let ctx = k.encrypt(&mut body).map_err(|_| err("encrypt"))?;
+                let iv: &[u8] = (&ctx).try_into().map_err(|_| err("iv"))?;
+                [iv, &body].concat()
+            }
+        };
+        let spki = {
+            let (_, cert) =
+                x509_parser::parse_x509_certificate(sp_cert_der).map_err(|_| err("certificate"))?;
+            cert.public_key().raw.to_vec()
+        };
+        let public =
+            aws_lc_rs::rsa::PublicEncryptingKey::from_der(&spki).map_err(|_| err("public key"))?;
+        let (wrapped, transport_xml) = match transport {
+            KeyTransport::OaepMgf1p | KeyTransport::OaepSha256 => {
+                let oaep = aws_lc_rs::rsa::OaepPublicEncryptingKey::new(public)
+                    .map_err(|_| err("oaep"))?;
+                let mut out = vec![0u8; oaep.ciphertext_size()];
+                let (alg, xml) = if transport == KeyTransport::OaepMgf1p {
+                    (&aws_lc_rs::rsa::OAEP_SHA1_MGF1SHA1, "<xenc:EncryptionMethod Algorithm=\"http://www.w3.org/2001/04/xmlenc#rsa-oaep-mgf1p\"><ds:DigestMethod Algorithm=\"http://www.w3.org/2000/09/xmldsig#sha1\"/></xenc:EncryptionMethod>".to_string())
+                } else {
+                    (&aws_lc_rs::rsa::OAEP_SHA256_MGF1SHA256, "<xenc:EncryptionMethod Algorithm=\"http://www.w3.org/2009/xmlenc11#rsa-oaep\"><ds:DigestMethod Algorithm=\"http://www.w3.org/2001/04/xmlenc#sha256\"/><xenc11:MGF xmlns:xenc11=\"http://www.w3.org/2009/xmlenc11#\" Algorithm=\"http://www.w3.org/2009/xmlenc11#mgf1sha256\"/></xenc:EncryptionMethod>".to_string())
+                };
+                let w = oaep
+                    .encrypt(alg, &cek, &mut out, None)
+                    .map_err(|_| err("oaep encrypt"))?
+                    .to_vec();
+                (w, xml)
+            }
+            KeyTransport::Rsa15 => (
+                vec![0u8; 256],
+                "<xenc:EncryptionMethod Algorithm=\"http://www.w3.org/2001/04/xmlenc#rsa-1_5\"/>"
+                    .to_string(),
+            ),
+        };
+        let encrypted = format!(
+            "<saml:EncryptedAssertion><xenc:EncryptedData xmlns:xenc=\"http://www.w3.org/2001/04/xmlenc#\" \
+             Type=\"http://www.w3.org/2001/04/xmlenc#Element\"><xenc:EncryptionMethod Algorithm=\"{alg_uri}\"/>\
+             <ds:KeyInfo xmlns:ds=\"http://www.w3.org/2000/09/xmldsig#\"><xenc:EncryptedKey>{transport_xml}\
+             <xenc:CipherData><xenc:CipherValue>{}</xenc:CipherValue></xenc:CipherData></xenc:EncryptedKey></ds:KeyInfo>\
+             <xenc:CipherData><xenc:CipherValue>{}</xenc:CipherValue></xenc:CipherData></xenc:EncryptedData></saml:EncryptedAssertion>",
+            b64(&wrapped),
+            b64(&cipher),
+        );
+        Ok(self.response_xml_with(&encrypted).into_bytes())
+    }
+}

@@ -52,6 +52,8 @@ pub struct SpSettings<'a> {
     pub acs_url: &'a str,
     /// Clock skew.
     pub skew: Duration,
+    /// The SP key for EncryptedAssertions, when configured.
+    pub decryption_key: Option<&'a crate::saml::encryption::SpKey>,
 }
 
 /// `AssumeRoleWithSAML` input.
@@ -136,6 +138,7 @@ pub async fn assume_role_with_saml(
         now: clock.now(),
         skew: sp.skew,
         allow_sha1: false,
+        decryption_key: sp.decryption_key,
     };
     let assertion = response::validate_response(&xml, &trusted, &exp)?;
     subject.clone_from(&assertion.name_id);

@@ -27,6 +27,11 @@ async fn role_sp_metadata(State(state): State<AppState>) -> Response {
         &state.saml.role_entity_id,
         &state.saml.role_acs_url,
         &["urn:oasis:names:tc:SAML:2.0:nameid-format:persistent"],
+        state
+            .saml
+            .key
+            .as_ref()
+            .map(|k| k.certificate_der.as_slice()),
     );
     ([(header::CONTENT_TYPE, XML)], xml).into_response()
 }
@@ -58,6 +63,11 @@ async fn user_sp_metadata(
                     "urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress",
                     "urn:oasis:names:tc:SAML:1.1:nameid-format:unspecified",
                 ],
+                state
+                    .saml
+                    .key
+                    .as_ref()
+                    .map(|k| k.certificate_der.as_slice()),
             );
             ([(header::CONTENT_TYPE, XML)], xml).into_response()
         }

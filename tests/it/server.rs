@@ -223,3 +223,83 @@ async fn configuration_layers_flags_env_file() {
         (500, Some("InternalError"))
     );
 }
+
+#[tokio::test]
+async fn sp_metadata_with_and_without_sp_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let account = create_account(dir.path(), "acme", &[]);
+    let server = Server::start(dir.path(), &[], &[]);
+    let http = reqwest::Client::new();
+    let role = http
+        .get(format!("{}/saml-role/sp-metadata.xml", server.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(role.status().as_u16(), 200);
+    let xml = role.text().await.unwrap();
+    assert!(
+        xml.contains(&format!("entityID=\"{}/saml-role\"", server.base)),
+        "{xml}"
+    );
+    assert!(xml.contains(&format!("Location=\"{}/saml-role/sso\"", server.base)));
+    assert!(!xml.contains("KeyDescriptor"));
+    let id = account["AccountId"].as_str().unwrap();
+    let user = http
+        .get(format!(
+            "{}/saml/sp-metadata.xml?AccountId={id}",
+            server.base
+        ))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        user.contains(&format!("entityID=\"{}/{id}/saml/SSO\"", server.base)),
+        "{user}"
+    );
+    let missing = http
+        .get(format!("{}/saml/sp-metadata.xml?AccountId=1", server.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(missing.status().as_u16(), 404);
+    drop(server);
+
+    let certs = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("certs");
+    let key = certs.join("sp-test-key.pem");
+    let cert = certs.join("sp-test-cert.pem");
+    let server = Server::start(
+        dir.path(),
+        &[
+            "--saml-sp-key-file",
+            key.to_str().unwrap(),
+            "--saml-sp-cert-file",
+            cert.to_str().unwrap(),
+        ],
+        &[],
+    );
+    let xml = http
+        .get(format!("{}/saml-role/sp-metadata.xml", server.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        xml.contains("<md:KeyDescriptor use=\"encryption\">"),
+        "{xml}"
+    );
+    assert!(xml.contains("<md:KeyDescriptor use=\"signing\">"));
+    drop(server);
+    // A key without its certificate is a configuration error.
+    let (code, _, err) = cli(
+        dir.path(),
+        &["serve", "--saml-sp-key-file", key.to_str().unwrap()],
+        &[],
+    );
+    assert_eq!(code, 2);
+    assert!(err.contains("saml_sp_cert_file"), "{err}");
+}

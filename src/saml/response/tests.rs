@@ -23,6 +23,7 @@ fn exp() -> Expectations<'static> {
         now: Utc.with_ymd_and_hms(2026, 11, 22, 12, 0, 0).unwrap(),
         skew: Duration::minutes(2),
         allow_sha1: false,
+        decryption_key: None,
     }
 }
 

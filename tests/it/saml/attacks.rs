@@ -50,6 +50,7 @@ fn exp() -> Expectations<'static> {
         now: now(),
         skew: Duration::minutes(2),
         allow_sha1: false,
+        decryption_key: None,
     }
 }
 

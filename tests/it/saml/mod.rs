@@ -1,3 +1,4 @@
 //! SAML: the adversarial corpus against `saml::validate_response`.
 
 mod attacks;
+mod encrypted;
