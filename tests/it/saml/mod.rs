@@ -2,3 +2,4 @@
 
 mod attacks;
 mod encrypted;
+mod xmlsec1;
