@@ -157,6 +157,22 @@ pub struct Settings {
     /// Seconds in-flight requests get to finish after SIGINT/SIGTERM [default: 30].
     #[arg(long, env = "RAMBRIDGE_SHUTDOWN_GRACE_SECONDS")]
     pub shutdown_grace_seconds: Option<u64>,
+
+    /// How often a SAML provider's `MetadataUrl` is re-fetched, seconds (60 to 604800); a failed
+    /// fetch keeps the last good metadata and is retried after the same time [default: 3600].
+    #[arg(long, env = "RAMBRIDGE_SAML_METADATA_REFRESH_SECONDS")]
+    pub saml_metadata_refresh_seconds: Option<u64>,
+
+    /// PEM file of extra root certificates trusted when fetching SAML metadata URLs (a private
+    /// CA), on top of the built-in Mozilla roots [default: none].
+    #[arg(long, env = "RAMBRIDGE_SAML_METADATA_EXTRA_ROOTS_FILE")]
+    pub saml_metadata_extra_roots_file: Option<PathBuf>,
+
+    /// Lets SAML metadata URLs reach loopback, private, link-local and other non-public
+    /// addresses. Off, any account administrator could make the server probe its internal
+    /// network; turn on only when every IdP is internal [default: false].
+    #[arg(long, env = "RAMBRIDGE_DANGER_SAML_METADATA_ALLOW_PRIVATE_ADDRESSES")]
+    pub danger_saml_metadata_allow_private_addresses: Option<bool>,
 }
 
 impl Settings {
@@ -188,6 +204,15 @@ impl Settings {
             saml_sp_key_file: self.saml_sp_key_file.or(lower.saml_sp_key_file),
             saml_sp_cert_file: self.saml_sp_cert_file.or(lower.saml_sp_cert_file),
             shutdown_grace_seconds: self.shutdown_grace_seconds.or(lower.shutdown_grace_seconds),
+            saml_metadata_refresh_seconds: self
+                .saml_metadata_refresh_seconds
+                .or(lower.saml_metadata_refresh_seconds),
+            saml_metadata_extra_roots_file: self
+                .saml_metadata_extra_roots_file
+                .or(lower.saml_metadata_extra_roots_file),
+            danger_saml_metadata_allow_private_addresses: self
+                .danger_saml_metadata_allow_private_addresses
+                .or(lower.danger_saml_metadata_allow_private_addresses),
         }
     }
 
@@ -262,6 +287,12 @@ pub struct Config {
     pub saml_sp_key: Option<(PathBuf, PathBuf)>,
     /// Shutdown grace period in seconds.
     pub shutdown_grace_seconds: u64,
+    /// Seconds between refreshes of a SAML provider's metadata URL.
+    pub saml_metadata_refresh_seconds: u64,
+    /// Extra trusted roots (PEM file) for metadata URL fetches; read at start.
+    pub saml_metadata_extra_roots_file: Option<PathBuf>,
+    /// Whether metadata URL fetches may reach non-public addresses.
+    pub danger_saml_metadata_allow_private_addresses: bool,
 }
 
 /// Default SQLite database in the working directory.
@@ -354,6 +385,22 @@ impl Config {
                 message: "must be at most 600".into(),
             });
         }
+        let saml_metadata_refresh_seconds = s.saml_metadata_refresh_seconds.unwrap_or(3600);
+        if !(60..=604_800).contains(&saml_metadata_refresh_seconds) {
+            return Err(ConfigError::Invalid {
+                key: "saml_metadata_refresh_seconds",
+                message: "must be between 60 and 604800 (7 days)".into(),
+            });
+        }
+        if s.saml_metadata_extra_roots_file
+            .as_deref()
+            .is_some_and(|p| p.as_os_str().is_empty())
+        {
+            return Err(ConfigError::Invalid {
+                key: "saml_metadata_extra_roots_file",
+                message: "must not be empty".into(),
+            });
+        }
         if s.saml_role_entity_id.as_deref().is_some_and(str::is_empty) {
             return Err(ConfigError::Invalid {
                 key: "saml_role_entity_id",
@@ -388,6 +435,11 @@ impl Config {
             sts_issue_burst,
             signature_window_seconds,
             shutdown_grace_seconds: s.shutdown_grace_seconds.unwrap_or(30),
+            saml_metadata_refresh_seconds,
+            saml_metadata_extra_roots_file: s.saml_metadata_extra_roots_file,
+            danger_saml_metadata_allow_private_addresses: s
+                .danger_saml_metadata_allow_private_addresses
+                .unwrap_or(false),
         })
     }
 

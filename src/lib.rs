@@ -43,6 +43,7 @@ use crate::clock::{SharedClock, SystemClock};
 use crate::config::Config;
 use crate::crypto::Keyring;
 use crate::metrics::Metrics;
+use crate::saml::refresh::MetadataClient;
 use crate::store::Store;
 
 /// rambridge's SAML service-provider identity (spec §8.1; paths as Alibaba's).
@@ -108,6 +109,9 @@ pub struct AppState {
     pub public_url: Arc<str>,
     /// SAML SP settings derived from the configuration and the public URL.
     pub saml: Arc<SamlSp>,
+    /// HTTPS client for SAML metadata URL refresh; `None` (the default of [`AppState::new`])
+    /// means [`AppState::maintain`] fetches nothing. `serve` sets it from the configuration.
+    pub metadata_client: Option<MetadataClient>,
     limiter: Arc<DefaultKeyedRateLimiter<String>>,
     issue_limiter: Arc<DefaultKeyedRateLimiter<String>>,
 }
@@ -150,6 +154,7 @@ impl AppState {
             clock,
             metrics: Arc::new(Metrics::new()),
             public_url: public_url.into(),
+            metadata_client: None,
             limiter: Arc::new(limiter),
             issue_limiter: Arc::new(issue_limiter),
         }
@@ -176,7 +181,14 @@ impl AppState {
             })
     }
 
-    /// Periodic upkeep: expired nonces, idle rate-limiter entries.
+    /// Enables SAML metadata URL refresh in [`AppState::maintain`] through `client`.
+    pub fn with_metadata_client(mut self, client: MetadataClient) -> AppState {
+        self.metadata_client = Some(client);
+        self
+    }
+
+    /// Periodic upkeep: expired nonces, idle rate-limiter entries, and SAML metadata URLs due
+    /// for refresh (when a metadata client is set).
     pub async fn maintain(&self) {
         match self.store.purge_expired_nonces(self.clock.now_ms()).await {
             Ok(n) if n > 0 => tracing::debug!(purged = n, "expired nonces removed"),
@@ -194,6 +206,27 @@ impl AppState {
         self.limiter.shrink_to_fit();
         self.issue_limiter.retain_recent();
         self.issue_limiter.shrink_to_fit();
+        if let Some(client) = &self.metadata_client {
+            let interval = Duration::from_secs(self.config.saml_metadata_refresh_seconds);
+            match saml::refresh::refresh_due(
+                &self.store,
+                self.clock.as_ref(),
+                client,
+                interval,
+                saml::refresh::BATCH,
+            )
+            .await
+            {
+                Ok(s) if s.attempted > 0 => tracing::debug!(
+                    attempted = s.attempted,
+                    refreshed = s.refreshed,
+                    failed = s.failed,
+                    "SAML metadata URLs refreshed"
+                ),
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "SAML metadata refresh failed"),
+            }
+        }
     }
 }
 
@@ -214,6 +247,7 @@ pub async fn open(config: &Config) -> anyhow::Result<(Store, Keyring)> {
 /// Runs the server until SIGINT/SIGTERM, then lets in-flight requests finish (bounded by the
 /// configured grace period). Prints `listening on <addr>` on stdout once bound.
 pub async fn serve(config: Config) -> anyhow::Result<()> {
+    let metadata_client = metadata_client(&config)?;
     let (store, keys) = open(&config).await?;
     let listener = TcpListener::bind(config.listen)
         .await
@@ -240,7 +274,8 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         Arc::new(SystemClock),
         public_url,
         saml_sp,
-    );
+    )
+    .with_metadata_client(metadata_client);
 
     let upkeep = {
         let state = state.clone();
@@ -277,6 +312,21 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     store.close().await;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// The SAML metadata URL client, with the configured extra roots (a bad file stops the start).
+fn metadata_client(config: &Config) -> anyhow::Result<MetadataClient> {
+    let extra_roots = match &config.saml_metadata_extra_roots_file {
+        Some(path) => Some(std::fs::read(path).with_context(|| {
+            format!("reading saml_metadata_extra_roots_file {}", path.display())
+        })?),
+        None => None,
+    };
+    MetadataClient::with_options(
+        extra_roots.as_deref(),
+        config.danger_saml_metadata_allow_private_addresses,
+    )
+    .context("building the SAML metadata client")
 }
 
 async fn shutdown_signal() {

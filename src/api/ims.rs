@@ -47,6 +47,17 @@ fn provider_json(p: &SamlProvider, with_document: bool) -> Value {
             "EncodedSAMLMetadataDocument".into(),
             Value::String(p.metadata_b64.clone()),
         );
+        // rambridge extension (metadata URL refresh): present only when set.
+        let refresh = [
+            ("MetadataUrl", p.metadata_url.clone()),
+            ("MetadataRefreshedAt", p.metadata_refreshed_at.map(date)),
+            ("MetadataRefreshError", p.metadata_refresh_error.clone()),
+        ];
+        for (key, value) in refresh {
+            if let Some(value) = value {
+                m.insert(key.into(), Value::String(value));
+            }
+        }
     }
     v
 }
@@ -57,7 +68,7 @@ fn one(p: &SamlProvider, with_document: bool) -> Map<String, Value> {
     m
 }
 
-/// `CreateSAMLProvider` (`ram:CreateSAMLProvider`).
+/// `CreateSAMLProvider` (`ram:CreateSAMLProvider`); `MetadataUrl` is a rambridge extension.
 pub async fn create_saml_provider(ctx: &ActionContext<'_>) -> Reply {
     let p = ctx.params;
     let created = providers::create(
@@ -66,13 +77,15 @@ pub async fn create_saml_provider(ctx: &ActionContext<'_>) -> Reply {
         p.required("EncodedSAMLMetadataDocument")?,
         p.get("Description"),
         p.get("AuthnSignAlgo"),
+        p.get("MetadataUrl"),
     )
     .await
     .map_err(ram(ctx))?;
     Ok(one(&created, false))
 }
 
-/// `UpdateSAMLProvider` (`ram:UpdateSAMLProvider`).
+/// `UpdateSAMLProvider` (`ram:UpdateSAMLProvider`); `NewMetadataUrl` (empty clears) is a
+/// rambridge extension.
 pub async fn update_saml_provider(ctx: &ActionContext<'_>) -> Reply {
     let p = ctx.params;
     let updated = providers::update(
@@ -81,6 +94,7 @@ pub async fn update_saml_provider(ctx: &ActionContext<'_>) -> Reply {
         p.get("NewEncodedSAMLMetadataDocument"),
         p.get("NewDescription"),
         p.get("AuthnSignAlgo"),
+        p.get("NewMetadataUrl"),
     )
     .await
     .map_err(ram(ctx))?;

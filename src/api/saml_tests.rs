@@ -60,6 +60,9 @@ async fn provider_in(h: &Harness, account: &str, name: &str) -> String {
             authn_sign_algo: "rsa-sha256".into(),
             created_at: now,
             updated_at: now,
+            metadata_url: None,
+            metadata_refreshed_at: None,
+            metadata_refresh_error: None,
         })
         .await
         .unwrap();

@@ -163,3 +163,47 @@ fn trusted_proxies_and_domain_suffix() {
         );
     }
 }
+
+#[test]
+fn saml_metadata_refresh_settings() {
+    let c = Config::from_settings(Settings::default()).unwrap();
+    assert_eq!(c.saml_metadata_refresh_seconds, 3600);
+    assert_eq!(c.saml_metadata_extra_roots_file, None);
+    assert!(!c.danger_saml_metadata_allow_private_addresses);
+    let file = Settings::from_toml(
+        "saml_metadata_refresh_seconds = 600\nsaml_metadata_extra_roots_file = \"/etc/ca.pem\"\n\
+         danger_saml_metadata_allow_private_addresses = true\n",
+    )
+    .unwrap();
+    let cli = Settings {
+        saml_metadata_refresh_seconds: Some(120),
+        ..Settings::default()
+    };
+    let c = Config::from_settings(cli.or(file)).unwrap();
+    assert_eq!(c.saml_metadata_refresh_seconds, 120);
+    assert_eq!(
+        c.saml_metadata_extra_roots_file,
+        Some(PathBuf::from("/etc/ca.pem"))
+    );
+    assert!(c.danger_saml_metadata_allow_private_addresses);
+    for bad in [Some(59), Some(604_801)] {
+        let err = Config::from_settings(Settings {
+            saml_metadata_refresh_seconds: bad,
+            ..Settings::default()
+        })
+        .unwrap_err();
+        assert!(
+            err.to_string().contains("saml_metadata_refresh_seconds"),
+            "{err}"
+        );
+    }
+    let err = Config::from_settings(Settings {
+        saml_metadata_extra_roots_file: Some(PathBuf::new()),
+        ..Settings::default()
+    })
+    .unwrap_err();
+    assert!(
+        err.to_string().contains("saml_metadata_extra_roots_file"),
+        "{err}"
+    );
+}

@@ -10,6 +10,7 @@ pub mod encryption;
 pub mod error;
 pub mod metadata;
 pub mod providers;
+pub mod refresh;
 pub mod response;
 pub mod sp;
 pub mod test_idp;

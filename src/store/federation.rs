@@ -25,6 +25,13 @@ pub struct SamlProvider {
     pub created_at: i64,
     /// Epoch ms.
     pub updated_at: i64,
+    /// `MetadataUrl` (rambridge extension): an https URL the metadata is re-fetched from on a
+    /// schedule (`saml::refresh`), or `None` when the uploaded document is the only source.
+    pub metadata_url: Option<String>,
+    /// Epoch ms of the last refresh attempt from `metadata_url` (success or failure).
+    pub metadata_refreshed_at: Option<i64>,
+    /// Why the last refresh attempt failed; `None` after a success (or before any attempt).
+    pub metadata_refresh_error: Option<String>,
 }
 
 type ProviderRow = (
@@ -37,6 +44,9 @@ type ProviderRow = (
     String,
     i64,
     i64,
+    Option<String>,
+    Option<i64>,
+    Option<String>,
 );
 
 fn provider_from(r: ProviderRow) -> Result<SamlProvider, StoreError> {
@@ -52,11 +62,19 @@ fn provider_from(r: ProviderRow) -> Result<SamlProvider, StoreError> {
         authn_sign_algo: r.6,
         created_at: r.7,
         updated_at: r.8,
+        metadata_url: r.9,
+        metadata_refreshed_at: r.10,
+        metadata_refresh_error: r.11,
     })
 }
 
 const PROVIDER_COLUMNS: &str = "account_id, name, description, metadata_b64, entity_id, \
-                                certificates, authn_sign_algo, created_at, updated_at";
+                                certificates, authn_sign_algo, created_at, updated_at, \
+                                metadata_url, metadata_refreshed_at, metadata_refresh_error";
+
+/// A refreshed metadata document as [`Store::record_metadata_refresh`] stores it: the document
+/// (base64), its entityID and its signing certificates (base64 DER).
+pub type RefreshedMetadata<'a> = (&'a str, &'a str, &'a [String]);
 
 type AuditRow = (
     String,
@@ -110,17 +128,20 @@ impl Store {
         on_pool!(self, pool => {
             sqlx::query(
                 "INSERT INTO saml_providers (account_id, name, description, metadata_b64, entity_id, \
-                 certificates, authn_sign_algo, created_at, updated_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+                 certificates, authn_sign_algo, created_at, updated_at, metadata_url, \
+                 metadata_refreshed_at, metadata_refresh_error) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
             )
             .bind(&p.account_id).bind(&p.name).bind(&p.description).bind(&p.metadata_b64)
             .bind(&p.entity_id).bind(&certs).bind(&p.authn_sign_algo).bind(p.created_at).bind(p.updated_at)
+            .bind(&p.metadata_url).bind(p.metadata_refreshed_at).bind(&p.metadata_refresh_error)
             .execute(pool).await.map_err(|e| on_unique(e, "SAML provider"))?;
         });
         Ok(())
     }
 
-    /// Replaces a provider's mutable fields.
+    /// Replaces a provider's mutable fields (not the metadata URL and its refresh state: see
+    /// [`Store::set_saml_provider_metadata_url`]).
     pub async fn update_saml_provider(&self, p: &SamlProvider) -> Result<bool, StoreError> {
         let certs = serde_json::to_string(&p.certificates)
             .map_err(|e| StoreError::Backend(sqlx::Error::Encode(Box::new(e))))?;
@@ -133,6 +154,117 @@ impl Store {
             .bind(&p.authn_sign_algo).bind(p.updated_at).bind(&p.account_id).bind(&p.name)
             .execute(pool).await?.rows_affected()
         });
+        Ok(n > 0)
+    }
+
+    /// Sets (`Some`) or clears (`None`) a provider's metadata URL. The refresh state starts
+    /// over: no attempt time and no error, so a new URL is due at the next refresh run.
+    pub async fn set_saml_provider_metadata_url(
+        &self,
+        account_id: &str,
+        name: &str,
+        url: Option<&str>,
+        now_ms: i64,
+    ) -> Result<bool, StoreError> {
+        let n = on_pool!(self, pool => {
+            sqlx::query(
+                "UPDATE saml_providers SET metadata_url = $1, metadata_refreshed_at = NULL, \
+                 metadata_refresh_error = NULL, updated_at = $2 WHERE account_id = $3 AND name = $4",
+            )
+            .bind(url).bind(now_ms).bind(account_id).bind(name)
+            .execute(pool).await?.rows_affected()
+        });
+        Ok(n > 0)
+    }
+
+    /// Providers with a metadata URL whose last refresh attempt is at least `interval_ms` old
+    /// (or that never had one), oldest attempt first, at most `limit`.
+    pub async fn list_saml_providers_due_for_refresh(
+        &self,
+        now_ms: i64,
+        interval_ms: i64,
+        limit: usize,
+    ) -> Result<Vec<SamlProvider>, StoreError> {
+        // COALESCE orders never-attempted rows first on both engines (their NULL ordering differs).
+        let sql = format!(
+            "SELECT {PROVIDER_COLUMNS} FROM saml_providers WHERE metadata_url IS NOT NULL \
+             AND (metadata_refreshed_at IS NULL OR metadata_refreshed_at <= $1) \
+             ORDER BY COALESCE(metadata_refreshed_at, 0), account_id, name LIMIT $2"
+        );
+        let rows: Vec<ProviderRow> = on_pool!(self, pool => {
+            sqlx::query_as(&sql).bind(now_ms.saturating_sub(interval_ms))
+                .bind(i64::try_from(limit).unwrap_or(i64::MAX)).fetch_all(pool).await?
+        });
+        rows.into_iter().map(provider_from).collect()
+    }
+
+    /// Claims one refresh attempt of a due provider by stamping the attempt time, if the
+    /// provider still has `url` and is still due. Of several replicas scanning at once exactly
+    /// one wins (the conditional UPDATE is atomic on both engines); false for the others.
+    pub async fn claim_metadata_refresh(
+        &self,
+        account_id: &str,
+        name: &str,
+        url: &str,
+        now_ms: i64,
+        interval_ms: i64,
+    ) -> Result<bool, StoreError> {
+        let n = on_pool!(self, pool => {
+            sqlx::query(
+                "UPDATE saml_providers SET metadata_refreshed_at = $1 \
+                 WHERE account_id = $2 AND name = $3 AND metadata_url = $4 \
+                 AND (metadata_refreshed_at IS NULL OR metadata_refreshed_at <= $5)",
+            )
+            .bind(now_ms).bind(account_id).bind(name).bind(url)
+            .bind(now_ms.saturating_sub(interval_ms))
+            .execute(pool).await?.rows_affected()
+        });
+        Ok(n > 0)
+    }
+
+    /// Records the outcome of fetching `url` for a provider at `now_ms`.
+    ///
+    /// `Ok`: the document and certificates are replaced and the error cleared; `updated_at`
+    /// moves only when the document changed. The entityID is never changed here: the write
+    /// applies only while the stored entityID equals the refreshed one. `Err`: the last good
+    /// document, entityID and certificates stay; the error text is recorded.
+    ///
+    /// Either way nothing is written (false) once the provider's URL is no longer `url`, so a
+    /// fetch that raced with an administrator's change cannot undo it.
+    pub async fn record_metadata_refresh(
+        &self,
+        account_id: &str,
+        name: &str,
+        url: &str,
+        outcome: Result<RefreshedMetadata<'_>, &str>,
+        now_ms: i64,
+    ) -> Result<bool, StoreError> {
+        let n = match outcome {
+            Ok((metadata_b64, entity_id, certificates)) => {
+                let certs = serde_json::to_string(certificates)
+                    .map_err(|e| StoreError::Backend(sqlx::Error::Encode(Box::new(e))))?;
+                on_pool!(self, pool => {
+                    sqlx::query(
+                        "UPDATE saml_providers SET \
+                         updated_at = CASE WHEN metadata_b64 = $1 THEN updated_at ELSE $2 END, \
+                         metadata_b64 = $1, certificates = $3, metadata_refreshed_at = $2, \
+                         metadata_refresh_error = NULL \
+                         WHERE account_id = $4 AND name = $5 AND metadata_url = $6 AND entity_id = $7",
+                    )
+                    .bind(metadata_b64).bind(now_ms).bind(&certs).bind(account_id).bind(name)
+                    .bind(url).bind(entity_id)
+                    .execute(pool).await?.rows_affected()
+                })
+            }
+            Err(error) => on_pool!(self, pool => {
+                sqlx::query(
+                    "UPDATE saml_providers SET metadata_refreshed_at = $1, metadata_refresh_error = $2 \
+                     WHERE account_id = $3 AND name = $4 AND metadata_url = $5",
+                )
+                .bind(now_ms).bind(error).bind(account_id).bind(name).bind(url)
+                .execute(pool).await?.rows_affected()
+            }),
+        };
         Ok(n > 0)
     }
 

@@ -35,7 +35,7 @@ macro_rules! on_pool {
 mod federation;
 mod ram;
 
-pub use federation::{AuditEvent, SamlProvider};
+pub use federation::{AuditEvent, RefreshedMetadata, SamlProvider};
 
 pub use ram::{
     Attachment, EffectivePolicy, Group, LoginProfile, MfaDevice, NewPolicyVersion, Page, Policy,

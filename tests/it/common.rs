@@ -120,7 +120,7 @@ pub async fn call_v1(
     }
     client::sign_v1("GET", &mut p, creds, &now_iso(), &client::new_nonce());
     let url = format!("{}/?{}", server.base, client::encode_query(&p));
-    let resp = reqwest::Client::new().get(url).send().await.unwrap();
+    let resp = http_client().get(url).send().await.unwrap();
     let status = resp.status().as_u16();
     let body = resp.json_or_null().await;
     (status, body)
@@ -128,6 +128,13 @@ pub async fn call_v1(
 
 pub trait JsonOrNull {
     async fn json_or_null(self) -> Value;
+}
+
+/// A plain reqwest client. reqwest is built without a default rustls crypto provider (the
+/// project uses ring: Cargo.toml), so the process default is set to ring first.
+pub fn http_client() -> reqwest::Client {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    reqwest::Client::new()
 }
 
 impl JsonOrNull for reqwest::Response {

@@ -98,7 +98,7 @@ async fn serves_signed_requests_and_shuts_down_gracefully() {
     let dir = tempfile::tempdir().unwrap();
     let account = create_account(dir.path(), "acme", &[]);
     let server = Server::start(dir.path(), &[], &[]);
-    let http = reqwest::Client::new();
+    let http = common::http_client();
     for path in ["/healthz", "/readyz"] {
         let r = http
             .get(format!("{}{path}", server.base))
@@ -136,7 +136,7 @@ async fn server_keeps_serving_after_bad_input() {
     let dir = tempfile::tempdir().unwrap();
     let account = create_account(dir.path(), "acme", &[]);
     let server = Server::start(dir.path(), &["--max-request-bytes", "4096"], &[]);
-    let http = reqwest::Client::new();
+    let http = common::http_client();
     let big = http
         .post(format!("{}/", server.base))
         .header("content-type", "application/x-www-form-urlencoded")
@@ -229,7 +229,7 @@ async fn sp_metadata_with_and_without_sp_key() {
     let dir = tempfile::tempdir().unwrap();
     let account = create_account(dir.path(), "acme", &[]);
     let server = Server::start(dir.path(), &[], &[]);
-    let http = reqwest::Client::new();
+    let http = common::http_client();
     let role = http
         .get(format!("{}/saml-role/sp-metadata.xml", server.base))
         .send()
@@ -302,4 +302,28 @@ async fn sp_metadata_with_and_without_sp_key() {
     );
     assert_eq!(code, 2);
     assert!(err.contains("saml_sp_cert_file"), "{err}");
+}
+
+#[test]
+fn serve_refuses_a_bad_saml_metadata_roots_file() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("roots.pem"), "not a certificate").unwrap();
+    for (file, expect) in [
+        ("missing.pem", "reading saml_metadata_extra_roots_file"),
+        ("roots.pem", "no PEM certificate"),
+    ] {
+        let (code, _, err) = cli(
+            dir.path(),
+            &[
+                "serve",
+                "--listen",
+                "127.0.0.1:0",
+                "--saml-metadata-extra-roots-file",
+                file,
+            ],
+            &[],
+        );
+        assert_ne!(code, 0, "{file}");
+        assert!(err.contains(expect), "{file}: {err}");
+    }
 }

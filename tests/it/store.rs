@@ -2,7 +2,9 @@
 //! macro instantiates it for SQLite (always) and PostgreSQL (fresh database per test, when
 //! `RAMBRIDGE_TEST_POSTGRES_URL` is set).
 
-use rambridge::store::{AccessKeyRecord, Account, KeyStatus, NonceOutcome, Store, StoreError};
+use rambridge::store::{
+    AccessKeyRecord, Account, KeyStatus, NonceOutcome, SamlProvider, Store, StoreError,
+};
 
 /// A store on a fresh SQLite file; the directory lives as long as the returned guard.
 async fn sqlite() -> (Store, Box<dyn std::any::Any>) {
@@ -93,6 +95,7 @@ contract!(
     duplicate_alias_is_a_conflict_and_writes_nothing,
     access_keys_round_trip_and_status,
     nonces_detect_replay_and_expire,
+    saml_metadata_refresh_state,
 );
 
 fn account(id: &str, alias: &str) -> Account {
@@ -261,4 +264,242 @@ async fn nonces_detect_replay_and_expire(store: Store) {
         }
     }
     assert_eq!(fresh, 1);
+}
+
+fn provider(name: &str, url: Option<&str>) -> SamlProvider {
+    SamlProvider {
+        account_id: "1000000000000001".into(),
+        name: name.into(),
+        description: String::new(),
+        metadata_b64: "b2xk".into(),
+        entity_id: "https://idp.example/e".into(),
+        certificates: vec!["Y2VydDE=".into()],
+        authn_sign_algo: "rsa-sha256".into(),
+        created_at: 1_000,
+        updated_at: 1_000,
+        metadata_url: url.map(str::to_string),
+        metadata_refreshed_at: None,
+        metadata_refresh_error: None,
+    }
+}
+
+async fn saml_metadata_refresh_state(store: Store) {
+    const URL: &str = "https://idp.example/metadata";
+    const ACCOUNT: &str = "1000000000000001";
+    store
+        .create_account(&account(ACCOUNT, "acme"), &key("LTAIa", ACCOUNT))
+        .await
+        .unwrap();
+    store
+        .create_saml_provider(&provider("a", Some(URL)))
+        .await
+        .unwrap();
+    store
+        .create_saml_provider(&provider("plain", None))
+        .await
+        .unwrap();
+    let find = |name: &'static str| {
+        let store = store.clone();
+        async move {
+            store
+                .find_saml_provider(ACCOUNT, name)
+                .await
+                .unwrap()
+                .unwrap()
+        }
+    };
+    assert_eq!(find("a").await, provider("a", Some(URL)));
+    let names = |v: Vec<SamlProvider>| v.into_iter().map(|p| p.name).collect::<Vec<_>>();
+
+    // Never attempted: due. A claim stamps it; the second claim (another replica) loses.
+    let due = store
+        .list_saml_providers_due_for_refresh(10_000, 1_000, 10)
+        .await
+        .unwrap();
+    assert_eq!(names(due), ["a"]);
+    assert!(
+        !store
+            .claim_metadata_refresh(ACCOUNT, "a", "https://other/", 10_000, 1_000)
+            .await
+            .unwrap()
+    );
+    assert!(
+        store
+            .claim_metadata_refresh(ACCOUNT, "a", URL, 10_000, 1_000)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .claim_metadata_refresh(ACCOUNT, "a", URL, 10_000, 1_000)
+            .await
+            .unwrap()
+    );
+    assert_eq!(find("a").await.metadata_refreshed_at, Some(10_000));
+    assert!(
+        store
+            .list_saml_providers_due_for_refresh(10_999, 1_000, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    // Success: document and certificates replaced, error cleared, updated_at moved.
+    let certs = vec!["Y2VydDE=".to_string(), "Y2VydDI=".to_string()];
+    let ok = |doc: &'static str, entity: &'static str| -> Result<(&str, &str, &[String]), &str> {
+        Ok((doc, entity, &[]))
+    };
+    assert!(
+        store
+            .record_metadata_refresh(
+                ACCOUNT,
+                "a",
+                URL,
+                Ok(("bmV3", "https://idp.example/e", &certs)),
+                10_100
+            )
+            .await
+            .unwrap()
+    );
+    let a = find("a").await;
+    assert_eq!(
+        (a.metadata_b64.as_str(), &a.certificates, a.updated_at),
+        ("bmV3", &certs, 10_100)
+    );
+    assert_eq!(
+        (a.metadata_refreshed_at, a.metadata_refresh_error.as_deref()),
+        (Some(10_100), None)
+    );
+    // Another entityID or another URL: nothing is written.
+    for (url, entity) in [
+        (URL, "https://evil.example/e"),
+        ("https://other/", "https://idp.example/e"),
+    ] {
+        assert!(
+            !store
+                .record_metadata_refresh(ACCOUNT, "a", url, ok("ZXZpbA==", entity), 10_200)
+                .await
+                .unwrap()
+        );
+    }
+    assert!(
+        !store
+            .record_metadata_refresh(ACCOUNT, "a", "https://other/", Err("x"), 10_200)
+            .await
+            .unwrap()
+    );
+    assert_eq!(find("a").await, a);
+
+    // Failure: the last good copy stays, the error is recorded.
+    assert!(
+        store
+            .record_metadata_refresh(ACCOUNT, "a", URL, Err("HTTP 500"), 12_000)
+            .await
+            .unwrap()
+    );
+    let failed = find("a").await;
+    assert_eq!(
+        (
+            failed.metadata_refreshed_at,
+            failed.metadata_refresh_error.as_deref()
+        ),
+        (Some(12_000), Some("HTTP 500"))
+    );
+    assert_eq!(
+        (
+            &failed.metadata_b64,
+            &failed.certificates,
+            failed.updated_at
+        ),
+        (&a.metadata_b64, &a.certificates, a.updated_at)
+    );
+    // The same document again: error cleared, updated_at unchanged.
+    store
+        .record_metadata_refresh(
+            ACCOUNT,
+            "a",
+            URL,
+            Ok(("bmV3", "https://idp.example/e", &certs)),
+            13_000,
+        )
+        .await
+        .unwrap();
+    let again = find("a").await;
+    assert_eq!(
+        (
+            again.updated_at,
+            again.metadata_refreshed_at,
+            again.metadata_refresh_error
+        ),
+        (10_100, Some(13_000), None)
+    );
+
+    // Oldest attempt first (never attempted before all), bounded by the limit.
+    store
+        .create_saml_provider(&provider("b", Some(URL)))
+        .await
+        .unwrap();
+    let due = store
+        .list_saml_providers_due_for_refresh(20_000, 1_000, 10)
+        .await
+        .unwrap();
+    assert_eq!(names(due), ["b", "a"]);
+    let due = store
+        .list_saml_providers_due_for_refresh(20_000, 1_000, 1)
+        .await
+        .unwrap();
+    assert_eq!(names(due), ["b"]);
+
+    // Clearing the URL resets the refresh state and stops the scan; a new URL is due at once.
+    assert!(
+        store
+            .set_saml_provider_metadata_url(ACCOUNT, "a", None, 14_000)
+            .await
+            .unwrap()
+    );
+    let cleared = find("a").await;
+    assert_eq!(
+        (
+            cleared.metadata_url,
+            cleared.metadata_refreshed_at,
+            cleared.metadata_refresh_error,
+            cleared.updated_at
+        ),
+        (None, None, None, 14_000)
+    );
+    assert_eq!(cleared.metadata_b64, "bmV3");
+    let due = store
+        .list_saml_providers_due_for_refresh(20_000, 1_000, 10)
+        .await
+        .unwrap();
+    assert_eq!(names(due), ["b"]);
+    assert!(
+        !store
+            .set_saml_provider_metadata_url(ACCOUNT, "missing", Some(URL), 14_000)
+            .await
+            .unwrap()
+    );
+    // Updating the other fields leaves the URL alone.
+    let mut b = find("b").await;
+    b.description = "changed".into();
+    store.update_saml_provider(&b).await.unwrap();
+    assert_eq!(find("b").await.metadata_url.as_deref(), Some(URL));
+
+    // Concurrent claims: exactly one replica wins.
+    let mut tasks = Vec::new();
+    for _ in 0..8 {
+        let s = store.clone();
+        tasks.push(tokio::spawn(async move {
+            s.claim_metadata_refresh(ACCOUNT, "b", URL, 30_000, 1_000)
+                .await
+                .unwrap()
+        }));
+    }
+    let mut won = 0;
+    for t in tasks {
+        if t.await.unwrap() {
+            won += 1;
+        }
+    }
+    assert_eq!(won, 1);
 }
