@@ -154,6 +154,11 @@ pub struct Settings {
     #[arg(long, env = "RAMBRIDGE_SAML_SP_CERT_FILE")]
     pub saml_sp_cert_file: Option<PathBuf>,
 
+    /// SAML provider ARNs whose signatures may use SHA-1 (RSA-SHA1, SHA-1 digests), as a
+    /// comma-separated list. SHA-1 is refused for every other provider [default: none].
+    #[arg(long, env = "RAMBRIDGE_DANGER_SAML_SHA1_PROVIDERS")]
+    pub danger_saml_sha1_providers: Option<String>,
+
     /// Seconds in-flight requests get to finish after SIGINT/SIGTERM [default: 30].
     #[arg(long, env = "RAMBRIDGE_SHUTDOWN_GRACE_SECONDS")]
     pub shutdown_grace_seconds: Option<u64>,
@@ -204,6 +209,9 @@ impl Settings {
             saml_sp_key_file: self.saml_sp_key_file.or(lower.saml_sp_key_file),
             saml_sp_cert_file: self.saml_sp_cert_file.or(lower.saml_sp_cert_file),
             shutdown_grace_seconds: self.shutdown_grace_seconds.or(lower.shutdown_grace_seconds),
+            danger_saml_sha1_providers: self
+                .danger_saml_sha1_providers
+                .or(lower.danger_saml_sha1_providers),
             saml_metadata_refresh_seconds: self
                 .saml_metadata_refresh_seconds
                 .or(lower.saml_metadata_refresh_seconds),
@@ -293,6 +301,8 @@ pub struct Config {
     pub saml_metadata_extra_roots_file: Option<PathBuf>,
     /// Whether metadata URL fetches may reach non-public addresses.
     pub danger_saml_metadata_allow_private_addresses: bool,
+    /// SAML provider ARNs allowed to sign with SHA-1.
+    pub danger_saml_sha1_providers: Vec<String>,
 }
 
 /// Default SQLite database in the working directory.
@@ -417,7 +427,26 @@ impl Config {
                 });
             }
         };
+        let danger_saml_sha1_providers: Vec<String> = s
+            .danger_saml_sha1_providers
+            .as_deref()
+            .unwrap_or("")
+            .split(',')
+            .map(str::trim)
+            .filter(|p| !p.is_empty())
+            .map(str::to_string)
+            .collect();
+        if let Some(bad) = danger_saml_sha1_providers
+            .iter()
+            .find(|p| !p.starts_with("acs:ram::") || !p.contains(":saml-provider/"))
+        {
+            return Err(ConfigError::Invalid {
+                key: "danger_saml_sha1_providers",
+                message: format!("{bad:?} is not a SAML provider ARN"),
+            });
+        }
         Ok(Config {
+            danger_saml_sha1_providers,
             saml_sp_key,
             saml_role_entity_id: s.saml_role_entity_id,
             saml_clock_skew_seconds,

@@ -55,10 +55,26 @@ fn boolean(ctx: &ActionContext<'_>, name: &'static str, default: bool) -> Result
     validate::boolean(name, opt(ctx, name), default).map_err(ram(ctx))
 }
 
-fn user_json(u: &User) -> Value {
+/// The account's default domain (`<alias>.<default_domain_suffix>`) for user principal names.
+async fn default_domain(ctx: &ActionContext<'_>, account_id: &str) -> Result<String, ApiError> {
+    let account = ctx
+        .state
+        .store
+        .find_account(account_id)
+        .await
+        .map_err(|e| super::error::from_store(ctx.request_id, e))?
+        .ok_or_else(|| ApiError::internal(ctx.request_id, &"caller's account not found"))?;
+    Ok(format!(
+        "{}.{}",
+        account.alias, ctx.state.config.default_domain_suffix
+    ))
+}
+
+fn user_json(u: &User, domain: &str) -> Value {
     let mut v = json!({
         "UserId": u.id,
         "UserName": u.name,
+        "UserPrincipalName": format!("{}@{domain}", u.name),
         "DisplayName": u.display_name,
         "MobilePhone": u.mobile_phone,
         "Email": u.email,
@@ -181,7 +197,8 @@ pub async fn create_user(ctx: &ActionContext<'_>) -> Reply {
     let u = identities::create_user(&scope(ctx)?, input)
         .await
         .map_err(ram(ctx))?;
-    Ok(obj(json!({ "User": user_json(&u) })))
+    let domain = default_domain(ctx, &u.account_id).await?;
+    Ok(obj(json!({ "User": user_json(&u, &domain) })))
 }
 
 /// `GetUser` (`ram:GetUser`).
@@ -189,7 +206,8 @@ pub async fn get_user(ctx: &ActionContext<'_>) -> Reply {
     let u = identities::get_user(&scope(ctx)?, req(ctx, "UserName")?)
         .await
         .map_err(ram(ctx))?;
-    Ok(obj(json!({ "User": user_json(&u) })))
+    let domain = default_domain(ctx, &u.account_id).await?;
+    Ok(obj(json!({ "User": user_json(&u, &domain) })))
 }
 
 /// `UpdateUser` (`ram:UpdateUser`).
@@ -204,7 +222,8 @@ pub async fn update_user(ctx: &ActionContext<'_>) -> Reply {
     let u = identities::update_user(&scope(ctx)?, req(ctx, "UserName")?, changes)
         .await
         .map_err(ram(ctx))?;
-    Ok(obj(json!({ "User": user_json(&u) })))
+    let domain = default_domain(ctx, &u.account_id).await?;
+    Ok(obj(json!({ "User": user_json(&u, &domain) })))
 }
 
 /// `DeleteUser` (`ram:DeleteUser`).
@@ -220,7 +239,11 @@ pub async fn list_users(ctx: &ActionContext<'_>) -> Reply {
     let page = identities::list_users(&scope(ctx)?, opt(ctx, "MaxItems"), opt(ctx, "Marker"))
         .await
         .map_err(ram(ctx))?;
-    Ok(paged("Users", "User", &page, user_json))
+    let domain = match page.items.first() {
+        Some(u) => default_domain(ctx, &u.account_id).await?,
+        None => String::new(),
+    };
+    Ok(paged("Users", "User", &page, |u| user_json(u, &domain)))
 }
 
 // ---- AccessKeys ----------------------------------------------------------------------------------

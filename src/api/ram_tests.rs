@@ -37,6 +37,7 @@ async fn user_lifecycle_and_paging() {
     assert_eq!(u["User"]["UserName"], "alice");
     assert_eq!(u["User"]["DisplayName"], "Alice A");
     assert_eq!(u["User"]["UserId"].as_str().unwrap().len(), 16);
+    assert_eq!(u["User"]["UserPrincipalName"], "alice@acme.onaliyun.com");
     h.ram_err(
         "CreateUser",
         &[("UserName", "alice")],

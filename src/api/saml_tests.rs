@@ -431,3 +431,83 @@ async fn trust_in_response_to_and_provider_lifecycle() {
         (StatusCode::BAD_REQUEST, "MissingParameter.SAMLAssertion")
     );
 }
+
+/// The fixture account, provider and role of the shared SAML fixtures.
+async fn fixture_setup(s: &Sso) -> (String, String) {
+    let acct = "1234567890123456";
+    s.h.state
+        .store
+        .create_account(
+            &Account {
+                id: acct.into(),
+                alias: "fixture-corp".into(),
+                created_at: 0,
+            },
+            &crate::store::AccessKeyRecord {
+                id: "LTAIfixturefixturefix01".into(),
+                account_id: acct.into(),
+                user_id: None,
+                status: crate::store::KeyStatus::Active,
+                secret_sealed: vec![0; 40],
+                created_at: 0,
+            },
+        )
+        .await
+        .unwrap();
+    let provider = provider_in(&s.h, acct, "rambridge-test-idp").await;
+    s.h.state
+        .store
+        .create_role(&crate::store::Role {
+            id: "3000000000000000009".into(),
+            account_id: acct.into(),
+            name: "rambridge-readonly".into(),
+            description: String::new(),
+            trust_policy: saml_trust(&provider, ACS),
+            max_session_duration: 3600,
+            created_at: 0,
+            updated_at: 0,
+            sessions_valid_after: 0,
+        })
+        .await
+        .unwrap();
+    (format!("acs:ram::{acct}:role/rambridge-readonly"), provider)
+}
+
+#[tokio::test]
+async fn sha1_only_for_providers_configured_to_allow_it() {
+    let xml = std::fs::read(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures/xmldsig/response-rsa-sha1.xml"),
+    )
+    .unwrap();
+    // Refused by default.
+    let s = sso().await;
+    let (role, provider) = fixture_setup(&s).await;
+    let (status, body) = s.assume(&role, &provider, &xml, &[]).await;
+    assert_eq!(
+        (status, code(&body)),
+        (
+            StatusCode::UNAUTHORIZED,
+            "AuthenticationFail.SAMLAssertion.Invalid.Signature"
+        ),
+        "{body}"
+    );
+    // Accepted when that provider is listed.
+    let h = Harness::with(Settings {
+        saml_role_entity_id: Some(AUDIENCE.into()),
+        danger_saml_sha1_providers: Some(
+            "acs:ram::1234567890123456:saml-provider/rambridge-test-idp".into(),
+        ),
+        ..Settings::default()
+    })
+    .await;
+    let s2 = Sso {
+        account: h.account.account_id.clone(),
+        provider: String::new(),
+        role: String::new(),
+        h,
+    };
+    let (role, provider) = fixture_setup(&s2).await;
+    let (status, body) = s2.assume(&role, &provider, &xml, &[]).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+}

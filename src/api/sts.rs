@@ -232,6 +232,7 @@ pub async fn assume_role_with_saml(ctx: &ActionContext<'_>) -> Reply {
         acs_url: &state.saml.role_acs_url,
         skew: chrono::Duration::seconds(i64::from(state.config.saml_clock_skew_seconds)),
         decryption_key: state.saml.key.as_deref(),
+        sha1_providers: &state.config.danger_saml_sha1_providers,
     };
     let mut subject = String::new();
     let result = federation::assume_role_with_saml(

@@ -54,6 +54,8 @@ pub struct SpSettings<'a> {
     pub skew: Duration,
     /// The SP key for EncryptedAssertions, when configured.
     pub decryption_key: Option<&'a crate::saml::encryption::SpKey>,
+    /// Provider ARNs allowed to sign with SHA-1.
+    pub sha1_providers: &'a [String],
 }
 
 /// `AssumeRoleWithSAML` input.
@@ -137,7 +139,7 @@ pub async fn assume_role_with_saml(
         recipient: sp.acs_url,
         now: clock.now(),
         skew: sp.skew,
-        allow_sha1: false,
+        allow_sha1: sp.sha1_providers.iter().any(|p| p == input.provider_arn),
         decryption_key: sp.decryption_key,
     };
     let assertion = response::validate_response(&xml, &trusted, &exp)?;
