@@ -231,43 +231,7 @@ async fn replay_is_refused_and_audited() {
 async fn the_shared_fixture_validates_end_to_end() {
     // The fixture names account 1234567890123456 and provider rambridge-test-idp.
     let s = sso().await;
-    let acct = "1234567890123456";
-    s.h.state
-        .store
-        .create_account(
-            &Account {
-                id: acct.into(),
-                alias: "fixture-corp".into(),
-                created_at: 0,
-            },
-            &crate::store::AccessKeyRecord {
-                id: "LTAIfixturefixturefix01".into(),
-                account_id: acct.into(),
-                user_id: None,
-                status: crate::store::KeyStatus::Active,
-                secret_sealed: vec![0; 40],
-                created_at: 0,
-            },
-        )
-        .await
-        .unwrap();
-    let provider = provider_in(&s.h, acct, "rambridge-test-idp").await;
-    let role = format!("acs:ram::{acct}:role/rambridge-readonly");
-    s.h.state
-        .store
-        .create_role(&crate::store::Role {
-            id: "3000000000000000009".into(),
-            account_id: acct.into(),
-            name: "rambridge-readonly".into(),
-            description: String::new(),
-            trust_policy: saml_trust(&provider, ACS),
-            max_session_duration: 3600,
-            created_at: 0,
-            updated_at: 0,
-            sessions_valid_after: 0,
-        })
-        .await
-        .unwrap();
+    let (role, provider) = fixture_setup(&s).await;
     let b64 = String::from_utf8(shared("response-assertion-signed.b64")).unwrap();
     let xml = crate::saml::response::decode(&b64).unwrap();
     let (status, body) = s.assume(&role, &provider, &xml, &[]).await;
