@@ -185,15 +185,24 @@ pub fn paging(
     max_items: Option<&str>,
     marker: Option<&str>,
 ) -> Result<(usize, Option<String>), RamError> {
+    paging_up_to(max_items, marker, 1000)
+}
+
+/// [`paging`] with another upper bound for `MaxItems` (IMS lists allow 1-100).
+pub fn paging_up_to(
+    max_items: Option<&str>,
+    marker: Option<&str>,
+    max: usize,
+) -> Result<(usize, Option<String>), RamError> {
     let limit = match max_items {
-        None | Some("") => 100,
+        None | Some("") => 100.min(max),
         Some(s) => match s.parse::<usize>() {
-            Ok(n) if (1..=1000).contains(&n) => n,
+            Ok(n) if (1..=max).contains(&n) => n,
             _ => {
                 return Err(invalid(
                     "MaxItems",
                     "Range",
-                    "MaxItems must be an integer from 1 to 1000.".into(),
+                    format!("MaxItems must be an integer from 1 to {max}."),
                 ));
             }
         },
@@ -284,6 +293,8 @@ mod tests {
         assert!(paging(Some("0"), None).is_err());
         assert!(paging(Some("1001"), None).is_err());
         assert!(paging(None, Some("!!")).is_err());
+        assert_eq!(paging_up_to(Some("100"), None, 100).unwrap(), (100, None));
+        assert!(paging_up_to(Some("101"), None, 100).is_err());
     }
 
     #[test]

@@ -272,20 +272,7 @@ pub async fn list(
     max_items: Option<&str>,
     marker: Option<&str>,
 ) -> Result<Page<SamlProvider>, RamError> {
-    let max = match max_items {
-        Some(v) if !v.is_empty() => match v.parse::<usize>() {
-            Ok(n) if (1..=100).contains(&n) => Some(n),
-            _ => {
-                return Err(RamError::Invalid {
-                    field: "MaxItems",
-                    kind: "Range",
-                    message: "MaxItems must be an integer from 1 to 100.".into(),
-                });
-            }
-        },
-        _ => None,
-    };
-    let (limit, after) = validate::paging(max.map(|n| n.to_string()).as_deref(), marker)?;
+    let (limit, after) = validate::paging_up_to(max_items, marker, 100)?;
     s.store
         .list_saml_providers(s.account_id, after.as_deref(), limit)
         .await

@@ -295,19 +295,13 @@ impl Store {
         );
         let rows: Vec<ProviderRow> = on_pool!(self, pool => {
             sqlx::query_as(&sql).bind(account_id).bind(after.unwrap_or(""))
-                .bind(i64::try_from(limit).unwrap_or(100).saturating_add(1)).fetch_all(pool).await?
+                .bind(super::ram::limit_plus_one(limit)).fetch_all(pool).await?
         });
-        let mut items: Vec<SamlProvider> = rows
+        let items: Vec<SamlProvider> = rows
             .into_iter()
             .map(provider_from)
             .collect::<Result<_, _>>()?;
-        let next_after = if items.len() > limit {
-            items.truncate(limit);
-            items.last().map(|p| p.name.clone())
-        } else {
-            None
-        };
-        Ok(super::Page { items, next_after })
+        Ok(super::ram::page(items, limit, |p| p.name.clone()))
     }
 
     /// Deletes a provider (roles that trust it then refuse it).

@@ -338,7 +338,7 @@ pub struct Page<T> {
     pub next_after: Option<String>,
 }
 
-fn page<T>(mut items: Vec<T>, limit: usize, key: impl Fn(&T) -> String) -> Page<T> {
+pub(super) fn page<T>(mut items: Vec<T>, limit: usize, key: impl Fn(&T) -> String) -> Page<T> {
     if items.len() > limit {
         items.truncate(limit);
         let next_after = items.last().map(key);
@@ -351,7 +351,7 @@ fn page<T>(mut items: Vec<T>, limit: usize, key: impl Fn(&T) -> String) -> Page<
     }
 }
 
-fn limit_plus_one(limit: usize) -> i64 {
+pub(super) fn limit_plus_one(limit: usize) -> i64 {
     i64::try_from(limit).unwrap_or(1000).saturating_add(1)
 }
 
