@@ -178,6 +178,16 @@ pub struct Settings {
     /// network; turn on only when every IdP is internal [default: false].
     #[arg(long, env = "RAMBRIDGE_DANGER_SAML_METADATA_ALLOW_PRIVATE_ADDRESSES")]
     pub danger_saml_metadata_allow_private_addresses: Option<bool>,
+
+    /// Lifetime of a browser console session, seconds (300 to 86400); a role session also
+    /// ends when its temporary credentials expire [default: 28800].
+    #[arg(long, env = "RAMBRIDGE_WEB_SESSION_SECONDS")]
+    pub web_session_seconds: Option<u64>,
+
+    /// Origins (`https://host[:port]`, comma-separated) a sign-in RelayState may send the browser
+    /// to, besides rambridge's own paths; anything else is ignored [default: none].
+    #[arg(long, env = "RAMBRIDGE_WEB_RELAY_STATE_ALLOWED_ORIGINS")]
+    pub web_relay_state_allowed_origins: Option<String>,
 }
 
 impl Settings {
@@ -221,6 +231,10 @@ impl Settings {
             danger_saml_metadata_allow_private_addresses: self
                 .danger_saml_metadata_allow_private_addresses
                 .or(lower.danger_saml_metadata_allow_private_addresses),
+            web_session_seconds: self.web_session_seconds.or(lower.web_session_seconds),
+            web_relay_state_allowed_origins: self
+                .web_relay_state_allowed_origins
+                .or(lower.web_relay_state_allowed_origins),
         }
     }
 
@@ -303,6 +317,10 @@ pub struct Config {
     pub danger_saml_metadata_allow_private_addresses: bool,
     /// SAML provider ARNs allowed to sign with SHA-1.
     pub danger_saml_sha1_providers: Vec<String>,
+    /// Browser console session lifetime, seconds.
+    pub web_session_seconds: u64,
+    /// Origins (`scheme://host[:port]`, lowercase) RelayState may redirect to.
+    pub web_relay_state_allowed_origins: Vec<String>,
 }
 
 /// Default SQLite database in the working directory.
@@ -445,7 +463,32 @@ impl Config {
                 message: format!("{bad:?} is not a SAML provider ARN"),
             });
         }
+        let web_session_seconds = s.web_session_seconds.unwrap_or(28_800);
+        if !(300..=86_400).contains(&web_session_seconds) {
+            return Err(ConfigError::Invalid {
+                key: "web_session_seconds",
+                message: "must be between 300 and 86400 (24 hours)".into(),
+            });
+        }
+        let web_relay_state_allowed_origins = s
+            .web_relay_state_allowed_origins
+            .as_deref()
+            .unwrap_or("")
+            .split(',')
+            .map(str::trim)
+            .filter(|o| !o.is_empty())
+            .map(|o| {
+                parse_origin(o).ok_or_else(|| ConfigError::Invalid {
+                    key: "web_relay_state_allowed_origins",
+                    message: format!(
+                        "{o:?} is not an origin like https://portal.example.com[:port] (no path)"
+                    ),
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
         Ok(Config {
+            web_session_seconds,
+            web_relay_state_allowed_origins,
             danger_saml_sha1_providers,
             saml_sp_key,
             saml_role_entity_id: s.saml_role_entity_id,
@@ -488,6 +531,19 @@ impl Config {
             .clone()
             .unwrap_or_else(|| format!("http://{bound}"))
     }
+}
+
+/// The origin (`scheme://host[:port]`, lowercase) of an absolute http(s) URL that has no path
+/// beyond `/`, no query, no fragment and no user info; `None` otherwise.
+pub fn parse_origin(text: &str) -> Option<String> {
+    let url = reqwest::Url::parse(text).ok()?;
+    let ok = matches!(url.scheme(), "http" | "https")
+        && url.username().is_empty()
+        && url.password().is_none()
+        && url.path() == "/"
+        && url.query().is_none()
+        && url.fragment().is_none();
+    ok.then(|| url.origin().ascii_serialization())
 }
 
 fn parse_networks(list: &str) -> Result<Vec<ipnet::IpNet>, ConfigError> {

@@ -202,6 +202,9 @@ impl AppState {
         {
             tracing::warn!(error = %e, "replay cache purge failed");
         }
+        if let Err(e) = self.store.purge_expired_web(self.clock.now_ms()).await {
+            tracing::warn!(error = %e, "console session purge failed");
+        }
         self.limiter.retain_recent();
         self.limiter.shrink_to_fit();
         self.issue_limiter.retain_recent();

@@ -159,6 +159,14 @@ actions! {
     Ims "GetSAMLProvider" P(Named("saml-provider", "SAMLProviderName")) => ims::get_saml_provider;
     Ims "DeleteSAMLProvider" P(Named("saml-provider", "SAMLProviderName")) => ims::delete_saml_provider;
     Ims "ListSAMLProviders" P(All("saml-provider")) => ims::list_saml_providers;
+    Ims "SetUserSsoSettings" P(Account) => ims::set_user_sso_settings;
+    Ims "GetUserSsoSettings" P(Account) => ims::get_user_sso_settings;
+    // Legacy IMS 2017-04-30 names, accepted as aliases under 2019-08-15 (spec §5.3).
+    Ims "SetSamlSsoSettings" P(Account) => ims::set_saml_sso_settings;
+    Ims "GetSamlSsoSettings" P(Account) => ims::get_saml_sso_settings;
+    Ims "GetDefaultDomain" P(Account) => ims::get_default_domain;
+    // rambridge extension: the sign-in audit of the account.
+    Ims "ListSignInEvents" P(Account) => ims::list_sign_in_events;
 
     Ram "CreateUser" P(User("UserName")) => ram::create_user;
     Ram "GetUser" P(User("UserName")) => ram::get_user;

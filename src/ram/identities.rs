@@ -560,7 +560,7 @@ pub struct NewMfaDevice {
     pub qr_png_base64: String,
 }
 
-fn mfa_context(serial: &str) -> Vec<u8> {
+pub(crate) fn mfa_context(serial: &str) -> Vec<u8> {
     format!("mfa-seed:{serial}").into_bytes()
 }
 

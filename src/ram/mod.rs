@@ -8,6 +8,7 @@
 //! caller's account, so nothing crosses accounts.
 
 pub mod authz;
+pub mod console_login;
 mod error;
 pub mod identities;
 pub mod policies;

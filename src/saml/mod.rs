@@ -9,10 +9,12 @@
 pub mod encryption;
 pub mod error;
 pub mod metadata;
+pub mod peek;
 pub mod providers;
 pub mod refresh;
 pub mod response;
 pub mod sp;
+pub mod user_sso;
 pub mod test_idp;
 
 pub use error::SamlError;

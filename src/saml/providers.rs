@@ -42,7 +42,7 @@ pub fn check_name(name: &str) -> Result<(), RamError> {
     Ok(())
 }
 
-fn check_algo(v: Option<&str>, current: &str) -> Result<String, RamError> {
+pub(crate) fn check_algo(v: Option<&str>, current: &str) -> Result<String, RamError> {
     match v.filter(|v| !v.is_empty()) {
         None => Ok(current.to_string()),
         Some(a @ ("rsa-sha256" | "rsa-sha1")) => Ok(a.to_string()),
@@ -131,7 +131,7 @@ pub fn parse_encoded(
     })
 }
 
-fn certificates(m: &IdpMetadata) -> Vec<String> {
+pub(crate) fn certificates(m: &IdpMetadata) -> Vec<String> {
     m.signing_certificates
         .iter()
         .map(|c| B64.encode(c))

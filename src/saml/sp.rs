@@ -37,12 +37,13 @@ pub fn sp_metadata(
     format!(
         "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n\
          <md:EntityDescriptor xmlns:md=\"urn:oasis:names:tc:SAML:2.0:metadata\" entityID=\"{eid}\">\
-         <md:SPSSODescriptor AuthnRequestsSigned=\"false\" WantAssertionsSigned=\"true\" \
+         <md:SPSSODescriptor AuthnRequestsSigned=\"{signed}\" WantAssertionsSigned=\"true\" \
          protocolSupportEnumeration=\"urn:oasis:names:tc:SAML:2.0:protocol\">{keys}{formats}\
          <md:AssertionConsumerService Binding=\"{BINDING_HTTP_POST}\" Location=\"{acs}\" index=\"0\" isDefault=\"true\"/>\
          </md:SPSSODescriptor></md:EntityDescriptor>\n",
         eid = escape(entity_id),
         acs = escape(acs_url),
+        signed = certificate_der.is_some(),
     )
 }
 

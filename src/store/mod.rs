@@ -34,8 +34,10 @@ macro_rules! on_pool {
 
 mod federation;
 mod ram;
+mod web;
 
 pub use federation::{AuditEvent, RefreshedMetadata, SamlProvider};
+pub use web::{RoleChoiceRow, UserSsoSettingsRow, WebSession};
 
 pub use ram::{
     Attachment, EffectivePolicy, Group, LoginProfile, MfaDevice, NewPolicyVersion, Page, Policy,

@@ -15,7 +15,7 @@ use crate::saml::{
     Expectations, ROLE_ATTRIBUTE, ROLE_SESSION_NAME_ATTRIBUTE, SESSION_DURATION_ATTRIBUTE,
     SamlError, VerifiedAssertion, response,
 };
-use crate::store::Store;
+use crate::store::{Role, Store};
 use crate::xmldsig::TrustedKeys;
 
 /// A parsed SAML provider ARN `acs:ram::<account>:saml-provider/<name>`.
@@ -102,7 +102,9 @@ pub struct SamlSession {
 }
 
 /// Runs every check and mints the session. `subject` receives the NameID as soon as it is known
-/// (for the audit log, also on failure).
+/// (for the audit log, also on failure). The browser ACS (`web::role_sso`) runs the same steps
+/// through the same functions: [`verify_with_provider`], [`role_pairs`], [`session_name`],
+/// [`trusted_role`], [`assertion_duration`] and [`consume_assertion`].
 pub async fn assume_role_with_saml(
     store: &Store,
     keys: &Keyring,
@@ -115,46 +117,13 @@ pub async fn assume_role_with_saml(
         .ok_or_else(|| FederationError::InvalidProviderArn(input.provider_arn.into()))?;
     let rarn = super::RoleArn::parse(input.role_arn)?;
     let session_policy = check_session_policy(input.policy)?;
-    let provider = store
-        .find_saml_provider(&parn.account_id, &parn.name)
-        .await
-        .map_err(StsError::from)?
-        .ok_or_else(|| FederationError::ProviderNotFound(input.provider_arn.into()))?;
-    let certs: Vec<Vec<u8>> = provider
-        .certificates
-        .iter()
-        .map(|c| {
-            use base64::Engine as _;
-            base64::engine::general_purpose::STANDARD.decode(c)
-        })
-        .collect::<Result<_, _>>()
-        .map_err(|e| FederationError::ProviderMetadata(e.to_string()))?;
-    let trusted = TrustedKeys::from_der_certificates(certs)
-        .map_err(|e| FederationError::ProviderMetadata(e.to_string()))?;
-
     let xml = response::decode(input.assertion_b64)?;
-    let exp = Expectations {
-        issuer: &provider.entity_id,
-        audience: sp.entity_id,
-        recipient: sp.acs_url,
-        now: clock.now(),
-        skew: sp.skew,
-        allow_sha1: sp.sha1_providers.iter().any(|p| p == input.provider_arn),
-        decryption_key: sp.decryption_key,
-    };
-    let assertion = response::validate_response(&xml, &trusted, &exp)?;
+    let assertion = verify_with_provider(store, clock, sp, &parn, &xml).await?;
     subject.clone_from(&assertion.name_id);
 
     // The Role attribute must name this role and this provider; both live in one account.
-    let wanted = (input.role_arn, input.provider_arn);
-    let named = assertion.attribute(ROLE_ATTRIBUTE).iter().any(|v| {
-        let mut parts = v.split(',').map(str::trim);
-        match (parts.next(), parts.next(), parts.next()) {
-            (Some(a), Some(b), None) => (a, b) == wanted || (b, a) == wanted,
-            _ => false,
-        }
-    });
-    if !named {
+    let wanted = (input.role_arn.to_string(), input.provider_arn.to_string());
+    if !role_pairs(&assertion).contains(&wanted) {
         return Err(SamlError::Attribute {
             name: "Role",
             message: format!(
@@ -171,55 +140,160 @@ pub async fn assume_role_with_saml(
         }
         .into());
     }
-    let session_name = match assertion.attribute(ROLE_SESSION_NAME_ATTRIBUTE) {
+    let session_name = session_name(&assertion)?;
+    let role = trusted_role(store, clock, sp, &assertion, input.role_arn, input.provider_arn).await?;
+    let duration_s = match input.duration.filter(|d| !d.is_empty()) {
+        Some(d) => super::duration(Some(d), &role, false)?,
+        None => assertion_duration(&assertion, &role)?,
+    };
+    consume_assertion(store, clock, sp, &assertion, &[&parn.account_id]).await?;
+
+    let minted = mint(
+        keys,
+        clock,
+        &role,
+        SessionSpec {
+            session_name,
+            duration_s,
+            session_policy,
+            chained: false,
+            source: input.provider_arn.to_string(),
+            source_identity: None,
+        },
+    )?;
+    Ok(SamlSession { minted, assertion })
+}
+
+/// Validates a decoded SAML Response against the stored provider `parn`: its metadata's
+/// signing certificates and entityID, our Audience and ACS, the clock.
+pub async fn verify_with_provider(
+    store: &Store,
+    clock: &dyn Clock,
+    sp: &SpSettings<'_>,
+    parn: &ProviderArn,
+    xml: &[u8],
+) -> Result<VerifiedAssertion, FederationError> {
+    let arn = crate::saml::providers::provider_arn(&parn.account_id, &parn.name);
+    let provider = store
+        .find_saml_provider(&parn.account_id, &parn.name)
+        .await
+        .map_err(StsError::from)?
+        .ok_or_else(|| FederationError::ProviderNotFound(arn.clone()))?;
+    let trusted = trusted_keys(&provider.certificates)?;
+    let exp = Expectations {
+        issuer: &provider.entity_id,
+        audience: sp.entity_id,
+        recipient: sp.acs_url,
+        now: clock.now(),
+        skew: sp.skew,
+        allow_sha1: sp.sha1_providers.iter().any(|p| *p == arn),
+        decryption_key: sp.decryption_key,
+    };
+    Ok(response::validate_response(xml, &trusted, &exp)?)
+}
+
+/// Trust anchors from stored base64 DER certificates.
+pub fn trusted_keys(certificates: &[String]) -> Result<TrustedKeys, FederationError> {
+    let certs: Vec<Vec<u8>> = certificates
+        .iter()
+        .map(|c| {
+            use base64::Engine as _;
+            base64::engine::general_purpose::STANDARD.decode(c)
+        })
+        .collect::<Result<_, _>>()
+        .map_err(|e| FederationError::ProviderMetadata(e.to_string()))?;
+    TrustedKeys::from_der_certificates(certs)
+        .map_err(|e| FederationError::ProviderMetadata(e.to_string()))
+}
+
+/// The `(RoleArn, SAMLProviderArn)` pairs of the Role attribute, in document order, without
+/// duplicates; each value is `<role ARN>,<provider ARN>` in either order. Malformed values are
+/// skipped.
+pub fn role_pairs(assertion: &VerifiedAssertion) -> Vec<(String, String)> {
+    let mut out: Vec<(String, String)> = Vec::new();
+    for v in assertion.attribute(ROLE_ATTRIBUTE) {
+        let mut parts = v.split(',').map(str::trim);
+        let (Some(a), Some(b), None) = (parts.next(), parts.next(), parts.next()) else {
+            continue;
+        };
+        let pair = if a.contains(":saml-provider/") {
+            (b.to_string(), a.to_string())
+        } else {
+            (a.to_string(), b.to_string())
+        };
+        if pair.0.contains(":role/") && pair.1.contains(":saml-provider/") && !out.contains(&pair)
+        {
+            out.push(pair);
+        }
+    }
+    out
+}
+
+/// The RoleSessionName attribute: exactly one value, 2-64 characters of the STS alphabet.
+pub fn session_name(assertion: &VerifiedAssertion) -> Result<String, SamlError> {
+    let name = match assertion.attribute(ROLE_SESSION_NAME_ATTRIBUTE) {
         [one] => one.clone(),
         other => {
             return Err(SamlError::Attribute {
                 name: "RoleSessionName",
                 message: format!("exactly one value is required, found {}", other.len()),
-            }
-            .into());
+            });
         }
     };
-    check_session_name(&session_name).map_err(|_| SamlError::Attribute {
+    check_session_name(&name).map_err(|_| SamlError::Attribute {
         name: "RoleSessionName",
-        message: format!("{session_name:?} is not 2-64 characters of letters, digits and . @ _ -"),
+        message: format!("{name:?} is not 2-64 characters of letters, digits and . @ _ -"),
     })?;
+    Ok(name)
+}
 
+/// The session lifetime an assertion asks for: its SessionDuration attribute (900 to the
+/// role's maximum), or one hour capped at the role's maximum.
+pub fn assertion_duration(assertion: &VerifiedAssertion, role: &Role) -> Result<i64, SamlError> {
+    match assertion.attribute(SESSION_DURATION_ATTRIBUTE) {
+        [] => Ok(3600.min(role.max_session_duration)),
+        [v] => match v.parse::<i64>() {
+            Ok(n) if (MIN_DURATION..=role.max_session_duration).contains(&n) => Ok(n),
+            _ => Err(SamlError::Attribute {
+                name: "SessionDuration",
+                message: format!(
+                    "{v:?} is not from {MIN_DURATION} to the role's maximum {}",
+                    role.max_session_duration
+                ),
+            }),
+        },
+        _ => Err(SamlError::Attribute {
+            name: "SessionDuration",
+            message: "at most one value is allowed".into(),
+        }),
+    }
+}
+
+/// The role named by `role_arn`, if it exists in the provider's account and its trust policy
+/// allows the provider as a Federated principal (conditions on the assertion's keys).
+pub async fn trusted_role(
+    store: &Store,
+    clock: &dyn Clock,
+    sp: &SpSettings<'_>,
+    assertion: &VerifiedAssertion,
+    role_arn: &str,
+    provider_arn: &str,
+) -> Result<Role, FederationError> {
+    let rarn = super::RoleArn::parse(role_arn)?;
+    let parn = ProviderArn::parse(provider_arn)
+        .ok_or_else(|| FederationError::InvalidProviderArn(provider_arn.into()))?;
+    if rarn.account_id != parn.account_id {
+        return Err(SamlError::Attribute {
+            name: "Role",
+            message: "the role and the SAML provider belong to different accounts".into(),
+        }
+        .into());
+    }
     let role = store
         .find_role(&rarn.account_id, &rarn.role_name)
         .await
         .map_err(StsError::from)?
-        .ok_or_else(|| StsError::RoleNotFound(input.role_arn.into()))?;
-    let duration_s = match (
-        input.duration.filter(|d| !d.is_empty()),
-        assertion.attribute(SESSION_DURATION_ATTRIBUTE),
-    ) {
-        (Some(d), _) => super::duration(Some(d), &role, false)?,
-        (None, []) => 3600.min(role.max_session_duration),
-        (None, [v]) => match v.parse::<i64>() {
-            Ok(n) if (MIN_DURATION..=role.max_session_duration).contains(&n) => n,
-            _ => {
-                return Err(SamlError::Attribute {
-                    name: "SessionDuration",
-                    message: format!(
-                        "{v:?} is not from {MIN_DURATION} to the role's maximum {}",
-                        role.max_session_duration
-                    ),
-                }
-                .into());
-            }
-        },
-        (None, _) => {
-            return Err(SamlError::Attribute {
-                name: "SessionDuration",
-                message: "at most one value is allowed".into(),
-            }
-            .into());
-        }
-    };
-
-    // Trust: the provider as Federated principal, conditions on the assertion's keys.
+        .ok_or_else(|| StsError::RoleNotFound(role_arn.into()))?;
     let role_arn = format!("acs:ram::{}:role/{}", role.account_id, role.name);
     let trusted_by_role = match policy::parse(
         &role.trust_policy,
@@ -233,7 +307,7 @@ pub async fn assume_role_with_saml(
                 .with("saml:sub", assertion.name_id.as_str())
                 .with("saml:iss", assertion.issuer.as_str())
                 .with("saml:aud", sp.entity_id);
-            let principals = [PrincipalRef::Federated(input.provider_arn)];
+            let principals = [PrincipalRef::Federated(provider_arn)];
             policy::evaluate(
                 &[&doc],
                 &Request {
@@ -253,23 +327,32 @@ pub async fn assume_role_with_saml(
     if !trusted_by_role {
         return Err(StsError::NotTrusted {
             role: role_arn,
-            caller: input.provider_arn.into(),
+            caller: provider_arn.into(),
         }
         .into());
     }
+    Ok(role)
+}
 
-    // InResponseTo must name a request we issued (single use); IdP-initiated has none.
+/// Single use: InResponseTo must name a request we issued for one of `accounts` (IdP-initiated
+/// has none), and the assertion is recorded in the replay cache until it expires, across replicas.
+/// Call last, so refused assertions do not burn their id.
+pub async fn consume_assertion(
+    store: &Store,
+    clock: &dyn Clock,
+    sp: &SpSettings<'_>,
+    assertion: &VerifiedAssertion,
+    accounts: &[&str],
+) -> Result<(), FederationError> {
     if let Some(irt) = &assertion.in_response_to {
         let issued = store
             .consume_authn_request(irt, clock.now_ms())
             .await
             .map_err(StsError::from)?;
-        if issued.as_deref() != Some(parn.account_id.as_str()) {
+        if !issued.is_some_and(|a| accounts.contains(&a.as_str())) {
             return Err(SamlError::InResponseTo(irt.clone()).into());
         }
     }
-    // Replay: accepted once, until it expires, across replicas. Last, so refused assertions
-    // do not burn their id.
     let replay_key = format!("{} {}", assertion.issuer, assertion.assertion_id);
     let expires = assertion.not_on_or_after.timestamp_millis() + sp.skew.num_milliseconds();
     if !store
@@ -279,19 +362,5 @@ pub async fn assume_role_with_saml(
     {
         return Err(SamlError::Replayed(assertion.assertion_id.clone()).into());
     }
-
-    let minted = mint(
-        keys,
-        clock,
-        &role,
-        SessionSpec {
-            session_name,
-            duration_s,
-            session_policy,
-            chained: false,
-            source: input.provider_arn.to_string(),
-            source_identity: None,
-        },
-    )?;
-    Ok(SamlSession { minted, assertion })
+    Ok(())
 }
