@@ -1,4 +1,4 @@
-//! The `rambridge` command line: `serve`, `account create`, `account list`.
+//! The `rambridge` command line: `serve`, `account create`, `account list`, `audit`.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -22,6 +22,21 @@ enum Command {
     /// Manage accounts (tenants).
     #[command(subcommand)]
     Account(AccountCommand),
+    /// Show an account's sign-in audit log (browser SSO, password sign-in, AssumeRoleWithSAML),
+    /// newest first.
+    Audit {
+        /// Account alias or 16-digit id.
+        #[arg(long)]
+        account: String,
+        /// At most this many events (1-10000).
+        #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(u32).range(1..=10_000))]
+        max: u32,
+        /// Print one JSON object instead of a table.
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        common: Common,
+    },
 }
 
 #[derive(clap::Args, Debug)]
@@ -57,7 +72,8 @@ fn main() -> ExitCode {
         Command::Serve(c) => c,
         Command::Account(
             AccountCommand::Create { common, .. } | AccountCommand::List { common },
-        ) => common,
+        )
+        | Command::Audit { common, .. } => common,
     };
     let config = match Config::load(common.settings.clone(), common.config.as_deref()) {
         Ok(c) => c,
@@ -84,6 +100,9 @@ fn main() -> ExitCode {
                 account_create(&config, &alias).await
             }
             Command::Account(AccountCommand::List { .. }) => account_list(&config).await,
+            Command::Audit {
+                account, max, json, ..
+            } => audit(&config, &account, max, json).await,
         }
     });
     match result {
@@ -133,5 +152,64 @@ async fn account_list(config: &Config) -> anyhow::Result<()> {
         "{}",
         serde_json::to_string(&serde_json::json!({ "Accounts": list }))?
     );
+    Ok(())
+}
+
+async fn audit(config: &Config, account: &str, max: u32, json: bool) -> anyhow::Result<()> {
+    let (store, _keys) = rambridge::open(config).await?;
+    let result = async {
+        let found = match store.find_account_by_alias(account).await? {
+            Some(a) => Some(a),
+            None => store.find_account(account).await?,
+        };
+        let Some(found) = found else {
+            anyhow::bail!("no account has the alias or id {account:?}");
+        };
+        Ok(store.list_audit(&found.id, i64::from(max)).await?)
+    }
+    .await;
+    store.close().await;
+    let events = result?;
+    let time = |ms: i64| {
+        chrono::DateTime::from_timestamp_millis(ms)
+            .map(rambridge::clock::format_iso8601)
+            .unwrap_or_default()
+    };
+    if json {
+        let list: Vec<serde_json::Value> = events
+            .iter()
+            .map(|e| {
+                serde_json::json!({
+                    "EventId": e.id,
+                    "EventTime": time(e.at),
+                    "EventName": e.event,
+                    "Provider": e.provider,
+                    "Subject": e.subject,
+                    "Outcome": e.outcome,
+                    "Reason": e.reason,
+                    "SourceIp": e.source_ip,
+                })
+            })
+            .collect();
+        println!(
+            "{}",
+            serde_json::to_string(&serde_json::json!({ "SignInEvents": list }))?
+        );
+    } else {
+        println!("TIME                  OUTCOME  EVENT               SUBJECT / PROVIDER / SOURCE IP / REASON / REFERENCE");
+        for e in &events {
+            println!(
+                "{}  {:<7}  {:<18}  {} | {} | {} | {} | {}",
+                time(e.at),
+                e.outcome,
+                e.event,
+                e.subject,
+                e.provider,
+                e.source_ip,
+                e.reason,
+                e.id
+            );
+        }
+    }
     Ok(())
 }
