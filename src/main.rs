@@ -196,7 +196,9 @@ async fn audit(config: &Config, account: &str, max: u32, json: bool) -> anyhow::
             serde_json::to_string(&serde_json::json!({ "SignInEvents": list }))?
         );
     } else {
-        println!("TIME                  OUTCOME  EVENT               SUBJECT / PROVIDER / SOURCE IP / REASON / REFERENCE");
+        println!(
+            "TIME                  OUTCOME  EVENT               SUBJECT / PROVIDER / SOURCE IP / REASON / REFERENCE"
+        );
         for e in &events {
             println!(
                 "{}  {:<7}  {:<18}  {} | {} | {} | {} | {}",

@@ -53,7 +53,9 @@ pub async fn password_sign_in(
         None => None,
     };
     // Hash even when the user is unknown, so timing does not tell which names exist.
-    let phc = profile.as_ref().map_or(DUMMY_PHC, |p| p.password_hash.as_str());
+    let phc = profile
+        .as_ref()
+        .map_or(DUMMY_PHC, |p| p.password_hash.as_str());
     let password_ok = crypto::verify_password(password, phc);
     let (Some(user), Some(_), true) = (user, profile, password_ok) else {
         return Err(SignInError::BadCredentials);
@@ -89,6 +91,9 @@ mod tests {
     #[test]
     fn dummy_hash_is_a_valid_phc_string_so_unknown_users_cost_a_full_verify() {
         assert!(argon2::password_hash::PasswordHash::new(super::DUMMY_PHC).is_ok());
-        assert!(!crate::crypto::verify_password("anything", super::DUMMY_PHC));
+        assert!(!crate::crypto::verify_password(
+            "anything",
+            super::DUMMY_PHC
+        ));
     }
 }

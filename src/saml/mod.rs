@@ -14,8 +14,8 @@ pub mod providers;
 pub mod refresh;
 pub mod response;
 pub mod sp;
-pub mod user_sso;
 pub mod test_idp;
+pub mod user_sso;
 
 pub use error::SamlError;
 pub use response::{Expectations, VerifiedAssertion, validate_response};

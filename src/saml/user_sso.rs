@@ -232,11 +232,23 @@ mod tests {
         assert_eq!(map("alice@acme.onaliyun.com").unwrap(), "alice");
         assert_eq!(map("alice@ACME.onaliyun.com").unwrap(), "alice");
         assert_eq!(map("bob@corp.example").unwrap(), "bob");
-        assert!(matches!(map("alice@other.onaliyun.com"), Err(NameIdError::Domain { .. })));
-        assert!(matches!(map("alice@evil.corp.example"), Err(NameIdError::Domain { .. })));
+        assert!(matches!(
+            map("alice@other.onaliyun.com"),
+            Err(NameIdError::Domain { .. })
+        ));
+        assert!(matches!(
+            map("alice@evil.corp.example"),
+            Err(NameIdError::Domain { .. })
+        ));
         assert!(matches!(map("alice"), Err(NameIdError::Form(_))));
-        assert!(matches!(map("@acme.onaliyun.com"), Err(NameIdError::Form(_))));
-        assert!(matches!(map("a b@acme.onaliyun.com"), Err(NameIdError::Form(_))));
+        assert!(matches!(
+            map("@acme.onaliyun.com"),
+            Err(NameIdError::Form(_))
+        ));
+        assert!(matches!(
+            map("a b@acme.onaliyun.com"),
+            Err(NameIdError::Form(_))
+        ));
         // Without an auxiliary domain only the default one is accepted.
         let s = settings(true, "");
         assert!(matches!(
@@ -250,14 +262,23 @@ mod tests {
         let s = settings(false, "corp.example");
         let map = |n: &str| user_name_for(n, &acme(), "onaliyun.com", &s);
         assert_eq!(map("alice").unwrap(), "alice");
-        assert!(matches!(map("alice@acme.onaliyun.com"), Err(NameIdError::Form(_))));
+        assert!(matches!(
+            map("alice@acme.onaliyun.com"),
+            Err(NameIdError::Form(_))
+        ));
         assert!(matches!(map(""), Err(NameIdError::Form(_))));
     }
 
     #[test]
     fn domain_validation() {
         assert!(check_domain("AuxiliaryDomain", "corp.example").is_ok());
-        for bad in ["corp", "Corp.example", "-a.example", "a..example", "a_b.example"] {
+        for bad in [
+            "corp",
+            "Corp.example",
+            "-a.example",
+            "a..example",
+            "a_b.example",
+        ] {
             assert!(check_domain("AuxiliaryDomain", bad).is_err(), "{bad}");
         }
     }

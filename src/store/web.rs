@@ -83,7 +83,17 @@ pub struct UserSsoSettingsRow {
     pub updated_at: i64,
 }
 
-type SsoRow = (String, bool, String, String, String, String, bool, String, i64);
+type SsoRow = (
+    String,
+    bool,
+    String,
+    String,
+    String,
+    String,
+    bool,
+    String,
+    i64,
+);
 
 type AuditRow = (
     String,
@@ -311,6 +321,8 @@ impl Store {
                 source_ip: r.8,
             })
             .collect();
-        Ok(super::ram::page(items, limit, |e| format!("{}:{}", e.at, e.id)))
+        Ok(super::ram::page(items, limit, |e| {
+            format!("{}:{}", e.at, e.id)
+        }))
     }
 }

@@ -141,7 +141,15 @@ pub async fn assume_role_with_saml(
         .into());
     }
     let session_name = session_name(&assertion)?;
-    let role = trusted_role(store, clock, sp, &assertion, input.role_arn, input.provider_arn).await?;
+    let role = trusted_role(
+        store,
+        clock,
+        sp,
+        &assertion,
+        input.role_arn,
+        input.provider_arn,
+    )
+    .await?;
     let duration_s = match input.duration.filter(|d| !d.is_empty()) {
         Some(d) => super::duration(Some(d), &role, false)?,
         None => assertion_duration(&assertion, &role)?,
@@ -221,8 +229,7 @@ pub fn role_pairs(assertion: &VerifiedAssertion) -> Vec<(String, String)> {
         } else {
             (a.to_string(), b.to_string())
         };
-        if pair.0.contains(":role/") && pair.1.contains(":saml-provider/") && !out.contains(&pair)
-        {
+        if pair.0.contains(":role/") && pair.1.contains(":saml-provider/") && !out.contains(&pair) {
             out.push(pair);
         }
     }

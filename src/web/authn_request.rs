@@ -160,14 +160,30 @@ mod tests {
 
     #[test]
     fn unsigned_redirect_round_trips() {
-        let now = chrono::Utc.with_ymd_and_hms(2026, 11, 22, 12, 0, 0).unwrap();
-        let xml = build("_rb1", "https://sp/x\"y", "https://sp/acs", "https://idp/sso", now);
+        let now = chrono::Utc
+            .with_ymd_and_hms(2026, 11, 22, 12, 0, 0)
+            .unwrap();
+        let xml = build(
+            "_rb1",
+            "https://sp/x\"y",
+            "https://sp/acs",
+            "https://idp/sso",
+            now,
+        );
         assert!(xml.contains("Issuer>https://sp/x&quot;y<"));
         assert!(xml.contains("IssueInstant=\"2026-11-22T12:00:00Z\""));
-        let url = redirect_url("https://idp/sso?tenant=a", &xml, Some("/console?a=b&c"), None)
-            .unwrap();
+        let url = redirect_url(
+            "https://idp/sso?tenant=a",
+            &xml,
+            Some("/console?a=b&c"),
+            None,
+        )
+        .unwrap();
         assert!(url.starts_with("https://idp/sso?tenant=a&SAMLRequest="));
-        assert_eq!(decode(query_param(&url, "RelayState").unwrap()), "/console?a=b&c");
+        assert_eq!(
+            decode(query_param(&url, "RelayState").unwrap()),
+            "/console?a=b&c"
+        );
         assert!(query_param(&url, "Signature").is_none());
         let raw = B64
             .decode(decode(query_param(&url, "SAMLRequest").unwrap()))
@@ -192,7 +208,9 @@ mod tests {
         let (signed, sig) = query.split_once("&Signature=").unwrap();
         assert!(signed.ends_with(&format!("&SigAlg={}", enc(SIG_ALG_RSA_SHA256))));
         let sig = B64.decode(decode(sig)).unwrap();
-        let cert = x509_parser::parse_x509_certificate(&key.certificate_der).unwrap().1;
+        let cert = x509_parser::parse_x509_certificate(&key.certificate_der)
+            .unwrap()
+            .1;
         let spki = cert.public_key().subject_public_key.data.to_vec();
         let pk = UnparsedPublicKey::new(&RSA_PKCS1_2048_8192_SHA256, spki);
         pk.verify(signed.as_bytes(), &sig).unwrap();

@@ -54,7 +54,13 @@ pub async fn console(State(state): State<AppState>, parts: Parts) -> Response {
                 .ok_or_else(|| WebError::Internal("role session credentials missing".into()))?;
             let profile: String = format!("rambridge-{}", s.display_name)
                 .chars()
-                .map(|ch| if ch.is_ascii_alphanumeric() || ch == '-' { ch } else { '-' })
+                .map(|ch| {
+                    if ch.is_ascii_alphanumeric() || ch == '-' {
+                        ch
+                    } else {
+                        '-'
+                    }
+                })
                 .collect();
             Some(RoleView {
                 role_arn: s.principal.clone(),

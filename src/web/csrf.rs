@@ -71,15 +71,27 @@ mod tests {
         let public = "http://127.0.0.1:8080";
         let mut h = HeaderMap::new();
         assert!(same_origin(&h, public));
-        h.insert(header::REFERER, HeaderValue::from_static("http://127.0.0.1:8080/login/acme"));
+        h.insert(
+            header::REFERER,
+            HeaderValue::from_static("http://127.0.0.1:8080/login/acme"),
+        );
         assert!(same_origin(&h, public));
-        h.insert(header::REFERER, HeaderValue::from_static("http://evil.example/login"));
+        h.insert(
+            header::REFERER,
+            HeaderValue::from_static("http://evil.example/login"),
+        );
         assert!(!same_origin(&h, public));
-        h.insert(header::ORIGIN, HeaderValue::from_static("http://127.0.0.1:8080"));
+        h.insert(
+            header::ORIGIN,
+            HeaderValue::from_static("http://127.0.0.1:8080"),
+        );
         assert!(same_origin(&h, public));
         h.insert(header::ORIGIN, HeaderValue::from_static("null"));
         assert!(!same_origin(&h, public));
-        h.insert(header::ORIGIN, HeaderValue::from_static("http://127.0.0.1:8081"));
+        h.insert(
+            header::ORIGIN,
+            HeaderValue::from_static("http://127.0.0.1:8081"),
+        );
         assert!(!same_origin(&h, public));
     }
 }

@@ -70,7 +70,9 @@ fn saml_title(e: &SamlError) -> (&'static str, &'static str) {
             "This sign-in has expired",
             "The identity provider's answer is outside its validity period. Sign in again from your identity provider; if it keeps happening, the clocks of the two services may differ.",
         ),
-        SamlError::Audience { .. } | SamlError::Recipient { .. } | SamlError::Destination { .. } => (
+        SamlError::Audience { .. }
+        | SamlError::Recipient { .. }
+        | SamlError::Destination { .. } => (
             "This sign-in was meant for another service",
             "The identity provider addressed its answer to a different service provider. Your administrator needs to check the SP entity ID and ACS URL configured at the identity provider.",
         ),
@@ -296,7 +298,9 @@ pub async fn fail(state: &AppState, ctx: &AuditCtx, err: &WebError) -> Response 
         WebError::Store(_) | WebError::Internal(_) => {
             tracing::error!(reference = %reference, error = %err, "browser sign-in failed");
         }
-        _ => tracing::info!(reference = %reference, code = %code, error = %err, "browser sign-in refused"),
+        _ => {
+            tracing::info!(reference = %reference, code = %code, error = %err, "browser sign-in refused")
+        }
     }
     let (title, message) = err.title_and_message();
     render(

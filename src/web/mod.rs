@@ -32,7 +32,10 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/saml-role/sp-metadata.xml", get(role_sp_metadata))
         .route("/saml/sp-metadata.xml", get(user_sp_metadata))
-        .route("/{account_id}/saml/SpMetadata.xml", get(user_sp_metadata_by_path))
+        .route(
+            "/{account_id}/saml/SpMetadata.xml",
+            get(user_sp_metadata_by_path),
+        )
         .route("/saml-role/sso", axum::routing::post(role_sso::acs))
         .route(
             "/saml-role/choose",

@@ -5,7 +5,6 @@
 
 /// The redirect target a RelayState stands for, or `None` to go to the console.
 pub fn safe_target(relay: &str, allowed_origins: &[String]) -> Option<String> {
-    let relay = relay.trim();
     if relay.is_empty() || relay.len() > 2048 {
         return None;
     }

@@ -216,7 +216,8 @@ async fn role_acs(
         .store
         .create_role_choice(&RoleChoiceRow {
             id_hash,
-            choices: serde_json::to_string(&pending).map_err(|e| WebError::Internal(e.to_string()))?,
+            choices: serde_json::to_string(&pending)
+                .map_err(|e| WebError::Internal(e.to_string()))?,
             csrf_token: csrf::token(),
             created_at: now,
             expires_at: now + CHOICE_TTL_MS,
@@ -300,13 +301,18 @@ pub async fn finish_role_sign_in(
         source_ip: source_ip.to_string(),
     };
     audit(state, &ctx, "Success").await;
-    Ok(redirect_after_sign_in(state, &ctx, relay_state, &cookie, lifetime_s, &[CHOICE_COOKIE]).await)
+    Ok(redirect_after_sign_in(
+        state,
+        &ctx,
+        relay_state,
+        &cookie,
+        lifetime_s,
+        &[CHOICE_COOKIE],
+    )
+    .await)
 }
 
-async fn pending_of(
-    state: &AppState,
-    parts: &Parts,
-) -> Result<(RoleChoiceRow, Pending), WebError> {
+async fn pending_of(state: &AppState, parts: &Parts) -> Result<(RoleChoiceRow, Pending), WebError> {
     let value = session::cookie(&parts.headers, CHOICE_COOKIE).ok_or(WebError::ChoiceExpired)?;
     let row = state
         .store
@@ -398,7 +404,13 @@ pub async fn choose(
             .take_role_choice(&row.id_hash, state.clock.now_ms())
             .await?
             .ok_or(WebError::ChoiceExpired)?;
-        finish_role_sign_in(&state, &ctx.source_ip, choice, pending.relay_state.as_deref()).await
+        finish_role_sign_in(
+            &state,
+            &ctx.source_ip,
+            choice,
+            pending.relay_state.as_deref(),
+        )
+        .await
     }
     .await;
     match result {

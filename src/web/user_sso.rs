@@ -97,7 +97,8 @@ async fn user_acs(
         allow_sha1: false,
         decryption_key: state.saml.key.as_deref(),
     };
-    let assertion = response::validate_response(&xml, &keys, &exp).map_err(FederationError::from)?;
+    let assertion =
+        response::validate_response(&xml, &keys, &exp).map_err(FederationError::from)?;
     ctx.subject.clone_from(&assertion.name_id);
     let user = map_name_id(
         &state.store,
@@ -114,8 +115,14 @@ async fn user_acs(
         decryption_key: None,
         sha1_providers: &[],
     };
-    consume_assertion(&state.store, state.clock.as_ref(), &sp, &assertion, &[&account.id])
-        .await?;
+    consume_assertion(
+        &state.store,
+        state.clock.as_ref(),
+        &sp,
+        &assertion,
+        &[&account.id],
+    )
+    .await?;
     finish_user_sign_in(state, ctx, &account, &user, form.relay_state.as_deref()).await
 }
 
@@ -127,7 +134,11 @@ async fn finish_user_sign_in(
     user: &User,
     relay_state: Option<&str>,
 ) -> Result<Response, WebError> {
-    let upn = principal_name(&user.name, &account.alias, &state.config.default_domain_suffix);
+    let upn = principal_name(
+        &user.name,
+        &account.alias,
+        &state.config.default_domain_suffix,
+    );
     let lifetime_s = i64::try_from(state.config.web_session_seconds).unwrap_or(3600);
     let cookie = session::create(
         state,
@@ -144,7 +155,15 @@ async fn finish_user_sign_in(
     .await
     .map_err(|e| WebError::Internal(e.to_string()))?;
     audit(state, ctx, "Success").await;
-    Ok(redirect_after_sign_in(state, ctx, relay_state, &cookie, lifetime_s, &[LOGIN_CSRF_COOKIE]).await)
+    Ok(redirect_after_sign_in(
+        state,
+        ctx,
+        relay_state,
+        &cookie,
+        lifetime_s,
+        &[LOGIN_CSRF_COOKIE],
+    )
+    .await)
 }
 
 /// Query of `GET /login`.
@@ -212,7 +231,13 @@ pub async fn account_login(
                 .await?;
                 Ok(see_other(&location, &[]))
             }
-            None => Ok(password_form(&state, &account.alias, "", "", StatusCode::OK)),
+            None => Ok(password_form(
+                &state,
+                &account.alias,
+                "",
+                "",
+                StatusCode::OK,
+            )),
         }
     }
     .await;
