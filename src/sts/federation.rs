@@ -194,7 +194,7 @@ pub async fn verify_with_provider(
         recipient: sp.acs_url,
         now: clock.now(),
         skew: sp.skew,
-        allow_sha1: sp.sha1_providers.iter().any(|p| *p == arn),
+        allow_sha1: sp.sha1_providers.contains(&arn),
         decryption_key: sp.decryption_key,
     };
     Ok(response::validate_response(xml, &trusted, &exp)?)
