@@ -96,6 +96,7 @@ contract!(
     access_keys_round_trip_and_status,
     nonces_detect_replay_and_expire,
     saml_metadata_refresh_state,
+    web_sessions_choices_sso_settings_and_audit_pages,
 );
 
 fn account(id: &str, alias: &str) -> Account {
@@ -502,4 +503,126 @@ async fn saml_metadata_refresh_state(store: Store) {
         }
     }
     assert_eq!(won, 1);
+}
+
+async fn web_sessions_choices_sso_settings_and_audit_pages(store: Store) {
+    use rambridge::store::{AuditEvent, RoleChoiceRow, UserSsoSettingsRow, WebSession};
+    const ACCOUNT: &str = "1000000000000001";
+    store
+        .create_account(&account(ACCOUNT, "acme"), &key("LTAIa", ACCOUNT))
+        .await
+        .unwrap();
+    // Sessions: found until they expire, sealed bytes round-trip, deleted once.
+    let session = WebSession {
+        id_hash: "h1".into(),
+        account_id: ACCOUNT.into(),
+        kind: "role".into(),
+        principal: "acs:ram::1000000000000001:role/ops".into(),
+        display_name: "alice".into(),
+        credentials_sealed: Some(vec![0, 1, 2, 255]),
+        csrf_token: "t".into(),
+        created_at: 1_000,
+        expires_at: 5_000,
+        source_ip: "127.0.0.1".into(),
+    };
+    store.create_web_session(&session).await.unwrap();
+    assert_eq!(
+        store.find_web_session("h1", 4_999).await.unwrap(),
+        Some(session.clone())
+    );
+    assert_eq!(store.find_web_session("h1", 5_000).await.unwrap(), None);
+    assert_eq!(store.find_web_session("h2", 1_000).await.unwrap(), None);
+    assert!(store.delete_web_session("h1").await.unwrap());
+    assert!(!store.delete_web_session("h1").await.unwrap());
+    // Choices: taken once; expired ones neither found nor taken; purge removes expired rows.
+    let choice = |h: &str, exp: i64| RoleChoiceRow {
+        id_hash: h.into(),
+        choices: "[]".into(),
+        csrf_token: "c".into(),
+        created_at: 1_000,
+        expires_at: exp,
+        source_ip: "::1".into(),
+    };
+    store
+        .create_role_choice(&choice("c1", 9_000))
+        .await
+        .unwrap();
+    store
+        .create_role_choice(&choice("c2", 2_000))
+        .await
+        .unwrap();
+    store
+        .create_web_session(&WebSession {
+            id_hash: "h3".into(),
+            ..session.clone()
+        })
+        .await
+        .unwrap();
+    assert!(store.find_role_choice("c1", 3_000).await.unwrap().is_some());
+    assert_eq!(
+        store.take_role_choice("c1", 3_000).await.unwrap(),
+        Some(choice("c1", 9_000))
+    );
+    assert_eq!(store.take_role_choice("c1", 3_000).await.unwrap(), None);
+    assert_eq!(store.take_role_choice("c2", 3_000).await.unwrap(), None);
+    assert_eq!(store.purge_expired_web(6_000).await.unwrap(), 2);
+    // SSO settings: absent, inserted, replaced.
+    assert_eq!(store.find_user_sso_settings(ACCOUNT).await.unwrap(), None);
+    let mut settings = UserSsoSettingsRow {
+        account_id: ACCOUNT.into(),
+        sso_enabled: true,
+        metadata_b64: "bWQ=".into(),
+        idp_entity_id: "https://idp.example/e".into(),
+        certificates: vec!["Y2VydDE=".into(), "Y2VydDI=".into()],
+        auxiliary_domain: "corp.example".into(),
+        sso_login_with_domain: false,
+        authn_sign_algo: "rsa-sha256".into(),
+        updated_at: 1_000,
+    };
+    store.put_user_sso_settings(&settings).await.unwrap();
+    assert_eq!(
+        store.find_user_sso_settings(ACCOUNT).await.unwrap(),
+        Some(settings.clone())
+    );
+    settings.sso_enabled = false;
+    settings.certificates = vec![];
+    store.put_user_sso_settings(&settings).await.unwrap();
+    assert_eq!(
+        store.find_user_sso_settings(ACCOUNT).await.unwrap(),
+        Some(settings)
+    );
+    // Audit pages: newest first, ties broken by id, no event twice or lost.
+    for (id, at) in [("e1", 10), ("e2", 20), ("e3", 20), ("e4", 30), ("e5", 5)] {
+        store
+            .record_audit(&AuditEvent {
+                id: id.into(),
+                account_id: ACCOUNT.into(),
+                at,
+                event: "UserSSO".into(),
+                provider: String::new(),
+                subject: String::new(),
+                outcome: "Failure".into(),
+                reason: "X".into(),
+                source_ip: String::new(),
+            })
+            .await
+            .unwrap();
+    }
+    let mut seen = Vec::new();
+    let mut before: Option<(i64, String)> = None;
+    loop {
+        let page = store
+            .list_audit_page(ACCOUNT, before.as_ref().map(|(a, i)| (*a, i.as_str())), 2)
+            .await
+            .unwrap();
+        seen.extend(page.items.iter().map(|e| e.id.clone()));
+        match page.next_after {
+            Some(m) => {
+                let (at, id) = m.split_once(':').unwrap();
+                before = Some((at.parse().unwrap(), id.to_string()));
+            }
+            None => break,
+        }
+    }
+    assert_eq!(seen, ["e4", "e2", "e3", "e1", "e5"]);
 }
