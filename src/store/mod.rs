@@ -33,9 +33,11 @@ macro_rules! on_pool {
 }
 
 mod federation;
+mod oidc;
 mod ram;
 
 pub use federation::{AuditEvent, RefreshedMetadata, SamlProvider};
+pub use oidc::OidcProvider;
 
 pub use ram::{
     Attachment, EffectivePolicy, Group, LoginProfile, MfaDevice, NewPolicyVersion, Page, Policy,
