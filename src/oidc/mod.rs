@@ -106,6 +106,15 @@ impl OidcVerifier {
         clock: &dyn Clock,
     ) -> Result<Verified, OidcError> {
         let unverified = token::parse(token)?;
+        // Another issuer's token is refused before any key lookup: it must not cause a fetch.
+        if let Some(iss) = unverified.unverified_issuer()
+            && iss != provider.issuer_url
+        {
+            return Err(OidcError::Issuer {
+                got: iss,
+                expected: provider.issuer_url.clone(),
+            });
+        }
         let source = KeySource {
             issuer_url: provider.issuer_url.clone(),
             fingerprints: provider.fingerprints.clone(),

@@ -213,3 +213,63 @@ pub fn with_payload(token: &str, claims: &Value) -> String {
         b64(claims.to_string().as_bytes())
     )
 }
+
+/// A key source serving a settable JWK Set for any issuer, counting fetches (in-process tests
+/// that need no HTTPS issuer).
+#[derive(Debug, Default)]
+pub struct StaticKeys {
+    keys: std::sync::Mutex<super::jwks::JwkSet>,
+    fetches: std::sync::atomic::AtomicUsize,
+}
+
+impl StaticKeys {
+    /// A source serving `keys`.
+    pub fn new(keys: &[&TestKey]) -> Result<StaticKeys, TestKeyError> {
+        let source = StaticKeys::default();
+        source.set(keys)?;
+        Ok(source)
+    }
+
+    /// Serves `keys` from now on.
+    pub fn set(&self, keys: &[&TestKey]) -> Result<(), TestKeyError> {
+        let doc = jwks(keys)?.to_string();
+        let set =
+            super::jwks::JwkSet::parse(doc.as_bytes()).map_err(|e| TestKeyError(e.to_string()))?;
+        if let Ok(mut k) = self.keys.lock() {
+            *k = set;
+        }
+        Ok(())
+    }
+
+    /// Fetches so far.
+    pub fn fetches(&self) -> usize {
+        self.fetches.load(std::sync::atomic::Ordering::SeqCst)
+    }
+}
+
+impl super::jwks::FetchKeys for StaticKeys {
+    fn fetch<'a>(
+        &'a self,
+        source: &'a super::KeySource,
+    ) -> super::jwks::BoxFuture<'a, Result<super::IssuerKeys, super::OidcError>> {
+        Box::pin(async move {
+            self.fetches
+                .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            let keys = self
+                .keys
+                .lock()
+                .map(|k| k.clone())
+                .map_err(|_| super::OidcError::Discovery("poisoned".into()))?;
+            Ok(super::IssuerKeys {
+                metadata: super::discovery::ProviderMetadata {
+                    issuer: source.issuer_url.clone(),
+                    jwks_uri: format!("{}/jwks", source.issuer_url.trim_end_matches('/')),
+                    authorization_endpoint: None,
+                    token_endpoint: None,
+                },
+                keys,
+                channel: "static test keys".into(),
+            })
+        })
+    }
+}

@@ -907,4 +907,19 @@ async fn verifier_uses_the_provider_registration() {
         .unwrap_err();
     assert_eq!(e.code(), "AuthenticationFail.OIDCToken.IssuedTimeInvalid");
     assert_eq!(fetcher.calls(), 2, "the hour-old key set was fetched again");
+    // Another issuer's token, under a kid we do not know: refused without a fetch.
+    clock.advance(Duration::minutes(5));
+    let foreign = TestKey::generate(Algorithm::Es256, "foreign").unwrap();
+    let claims = test_issuer::claims(
+        "https://other.example.test",
+        AUD,
+        "x",
+        clock.now().timestamp(),
+    );
+    let e = verifier
+        .verify(&provider, &foreign.sign(&claims).unwrap(), None, &clock)
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), "AuthenticationFail.OIDCToken.IssuerNotMatch");
+    assert_eq!(fetcher.calls(), 2);
 }

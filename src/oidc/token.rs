@@ -10,7 +10,9 @@
 //!   are ignored. A header with `crit` is refused (no extension is understood).
 //! * The key must fit the algorithm: RSA for RS/PS, EC P-256 for ES256, P-384 for ES384; a key
 //!   that names an `alg` must name this one; a key with `use` other than `sig` is not used.
-//! * Claims are parsed only from the verified payload. Registered claims appear once
+//! * Claims are parsed only from the verified payload (the one exception refuses, never
+//!   accepts: [`UnverifiedToken::unverified_issuer`] lets a token of another issuer fail with
+//!   `IssuerNotMatch` before any key lookup or fetch). Registered claims appear once
 //!   (duplicates are refused); `iss`, `sub`, `aud`, `exp` and `iat` are required.
 //! * Times use the [`Clock`](crate::clock::Clock) passed in through [`Expectations::now`], with
 //!   the configured skew: `exp`, `nbf`, `iat` (not in the future) and the provider's
@@ -189,6 +191,21 @@ impl UnverifiedToken {
     /// The header `alg`.
     pub fn algorithm(&self) -> Algorithm {
         self.algorithm
+    }
+
+    /// The payload's `iss` **before** any check, for refusing early only: a token naming
+    /// another issuer is refused before keys are looked up (so it never triggers a JWKS
+    /// fetch). Nothing accepted is ever read from here. `None` when the payload is not a JSON
+    /// object with a string `iss` (verification then reports it).
+    pub fn unverified_issuer(&self) -> Option<String> {
+        #[derive(Deserialize)]
+        struct Iss {
+            iss: Option<Value>,
+        }
+        match serde_json::from_slice::<Iss>(&self.payload).ok()?.iss? {
+            Value::String(s) => Some(s),
+            _ => None,
+        }
     }
 }
 
