@@ -923,3 +923,102 @@ async fn verifier_uses_the_provider_registration() {
     assert_eq!(e.code(), "AuthenticationFail.OIDCToken.IssuerNotMatch");
     assert_eq!(fetcher.calls(), 2);
 }
+
+#[test]
+fn fixture_shapes() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/oidc");
+    let read = |f: &str| std::fs::read_to_string(dir.join(f)).unwrap();
+    let keys = JwkSet::parse(read("jwks-rsa-ec.json").as_bytes()).unwrap();
+    assert!(
+        keys.keys
+            .iter()
+            .all(|k| !matches!(k.material, KeyMaterial::Unusable(_)))
+    );
+    let mixed = JwkSet::parse(read("jwks-mixed.json").as_bytes()).unwrap();
+    let unusable = mixed
+        .keys
+        .iter()
+        .filter(|k| matches!(k.material, KeyMaterial::Unusable(_)));
+    assert_eq!(unusable.count(), 3);
+    // The fixture tokens were signed at 2026-11-22T12:00:00Z by the fixture keys.
+    let ids = vec![AUD.to_string()];
+    for (file, want) in [
+        ("token-rs256.txt", "accepted"),
+        ("token-es256.txt", "accepted"),
+        (
+            "token-none.txt",
+            "AuthenticationFail.OIDCToken.Invalid.Algorithm",
+        ),
+        (
+            "token-hs256-public-key.txt",
+            "AuthenticationFail.OIDCToken.Invalid.Algorithm",
+        ),
+        (
+            "token-crit.txt",
+            "AuthenticationFail.OIDCToken.Invalid.Algorithm",
+        ),
+    ] {
+        assert_eq!(code_of(&read(file), &keys, &expect(&ids)), want, "{file}");
+    }
+    // The RSA-signed token against the mixed set (same RSA key, plus unusable ones).
+    assert_eq!(
+        code_of(&read("token-rs256.txt"), &mixed, &expect(&ids)),
+        "accepted"
+    );
+}
+
+mod props {
+    use std::sync::OnceLock;
+
+    use proptest::prelude::*;
+
+    use super::*;
+
+    /// One RS256 and one ES256 token with their key set, made once.
+    fn fixture() -> &'static (Vec<String>, JwkSet) {
+        static F: OnceLock<(Vec<String>, JwkSet)> = OnceLock::new();
+        F.get_or_init(|| {
+            let rsa = rs256();
+            let ec = TestKey::generate(Algorithm::Es256, "e1").unwrap();
+            let tokens = vec![
+                rsa.sign(&base_claims()).unwrap(),
+                ec.sign(&base_claims()).unwrap(),
+            ];
+            (tokens, set_of(&[&rsa, &ec]))
+        })
+    }
+
+    const CHARS: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.=+/ ";
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(400))]
+
+        /// Any one-character change anywhere in a valid token (header, payload, signature or
+        /// separators) is refused.
+        #[test]
+        fn any_one_character_change_is_refused(
+            which in 0usize..2,
+            pos in 0usize..4096,
+            c in proptest::sample::select(CHARS),
+        ) {
+            let (tokens, keys) = fixture();
+            let ids = client_ids();
+            let token = &tokens[which];
+            let pos = pos % token.len();
+            prop_assume!(token.as_bytes()[pos] != c);
+            let mut bytes = token.clone().into_bytes();
+            bytes[pos] = c;
+            let mutated = String::from_utf8(bytes).unwrap();
+            prop_assert_ne!(code_of(&mutated, keys, &expect(&ids)), "accepted");
+        }
+
+        /// Arbitrary text never panics the parser or the verifier.
+        #[test]
+        fn arbitrary_text_is_refused_quietly(s in "\\PC{0,200}", dots in 0usize..4) {
+            let (_, keys) = fixture();
+            let ids = client_ids();
+            let text = format!("{s}{}", ".".repeat(dots));
+            prop_assert_ne!(code_of(&text, keys, &expect(&ids)), "accepted");
+        }
+    }
+}
