@@ -8,6 +8,7 @@ use super::dispatch::ActionContext;
 use super::error::{ApiError, from_oidc_federation, from_ram};
 use super::sts::{audit, credentials_body};
 use crate::clock::format_iso8601;
+use crate::oidc::Verified;
 use crate::oidc::providers::{self, NewProvider, ProviderArn, provider_arn};
 use crate::oidc::token::MAX_TOKEN_CHARS;
 use crate::ram::{RamError, Scope, validate};
@@ -227,18 +228,20 @@ pub async fn assume_role_with_oidc(ctx: &ActionContext<'_>) -> Reply {
         audit(ctx, &account, event, input.provider_arn, &subject, &reason).await;
     }
     let session = result?;
-    let t = &session.verified.token;
     let mut body = credentials_body(&session.minted);
-    body.insert(
-        "OIDCTokenInfo".into(),
-        json!({
-            "Subject": t.subject,
-            "Issuer": t.issuer,
-            "ClientIds": t.audiences.join(","),
-            "ExpirationTime": format_iso8601(t.expires_at),
-            "IssuanceTime": format_iso8601(t.issued_at),
-            "VerificationInfo": session.verified.verification_info(),
-        }),
-    );
+    body.insert("OIDCTokenInfo".into(), token_info(&session.verified));
     Ok(body)
+}
+
+/// `OIDCTokenInfo` (spec §4.2): `ClientIds` is the token's `aud`, comma-separated.
+fn token_info(v: &Verified) -> Value {
+    let t = &v.token;
+    json!({
+        "Subject": t.subject,
+        "Issuer": t.issuer,
+        "ClientIds": t.audiences.join(","),
+        "ExpirationTime": format_iso8601(t.expires_at),
+        "IssuanceTime": format_iso8601(t.issued_at),
+        "VerificationInfo": v.verification_info(),
+    })
 }

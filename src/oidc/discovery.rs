@@ -22,7 +22,9 @@ use serde::Deserialize;
 use super::OidcError;
 use super::jwks::{BoxFuture, FetchKeys, IssuerKeys, JwkSet, KeySource, MAX_JWKS_BYTES};
 use super::tls::{Fingerprint, PinnedVerifier, Refusal};
-use crate::saml::refresh::{PublicOnlyResolver, check_literal_host, error_chain, redirect_policy};
+use crate::saml::refresh::{
+    PublicOnlyResolver, RefreshError, check_literal_host, error_chain, redirect_policy,
+};
 
 /// Longest wait for a TCP+TLS connection.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
@@ -170,8 +172,12 @@ impl PinnedClient {
         if parsed.scheme() != "https" {
             return Err(fail("only https:// is fetched".into()));
         }
-        if !self.allow_private_addresses {
-            check_literal_host(&parsed).map_err(|e| fail(self.private_hint(e.to_string())))?;
+        if !self.allow_private_addresses
+            && let Err(RefreshError::NonPublicAddress(ip)) = check_literal_host(&parsed)
+        {
+            return Err(fail(self.private_hint(format!(
+                "{ip} is not a public address; only public addresses are fetched"
+            ))));
         }
         let mut response = self
             .http

@@ -341,14 +341,21 @@ impl KeyCache {
         map.entry(provider.to_string()).or_default().clone()
     }
 
-    fn plan(&self, state: &State, kid: Option<&str>, now: i64, may_fetch: bool) -> Plan {
+    /// The cached set, if it is fresh and has the kid.
+    fn hit(&self, state: &State, kid: Option<&str>, now: i64) -> Option<Arc<IssuerKeys>> {
+        let k = state.keys.as_ref()?;
         let fresh = now.saturating_sub(state.fetched_at_ms) < self.policy.max_age_ms;
-        let may_fetch = may_fetch
-            && state
-                .attempted_at_ms
-                .is_none_or(|t| now.saturating_sub(t) >= self.policy.min_refetch_ms);
+        (fresh && kid.is_none_or(|kid| k.keys.has_kid(kid))).then(|| k.clone())
+    }
+
+    fn plan(&self, state: &State, kid: Option<&str>, now: i64) -> Plan {
+        if let Some(k) = self.hit(state, kid, now) {
+            return Plan::Use(k);
+        }
+        let may_fetch = state
+            .attempted_at_ms
+            .is_none_or(|t| now.saturating_sub(t) >= self.policy.min_refetch_ms);
         match &state.keys {
-            Some(k) if fresh && kid.is_none_or(|kid| k.keys.has_kid(kid)) => Plan::Use(k.clone()),
             _ if may_fetch => Plan::Fetch,
             // Stale, or the kid is unknown, and no fetch is allowed now: the last good set
             // (verification then names the unknown kid).
@@ -379,10 +386,7 @@ impl KeyCache {
                 .unwrap_or_else(std::sync::PoisonError::into_inner);
             state.align(source);
             state.used_at_ms = now;
-            if let Plan::Use(k) = self.plan(&state, kid, now, false)
-                && now.saturating_sub(state.fetched_at_ms) < self.policy.max_age_ms
-                && kid.is_none_or(|kid| k.keys.has_kid(kid))
-            {
+            if let Some(k) = self.hit(&state, kid, now) {
                 return Ok(k);
             }
         }
@@ -395,7 +399,7 @@ impl KeyCache {
                 .write()
                 .unwrap_or_else(std::sync::PoisonError::into_inner);
             state.align(source);
-            match self.plan(&state, kid, now, true) {
+            match self.plan(&state, kid, now) {
                 Plan::Use(k) => return Ok(k),
                 Plan::Fail(e) => return Err(e),
                 Plan::Fetch => state.attempted_at_ms = Some(now),

@@ -389,12 +389,14 @@ pub async fn update(
     if let Some(d) = new_description {
         validate::text("NewDescription", d, 256)?;
     }
-    let limit = issuance_limit(issuance_limit_time, 0)?;
+    let limit = issuance_limit_time
+        .map(|v| issuance_limit(Some(v), DEFAULT_ISSUANCE_LIMIT_HOURS))
+        .transpose()?;
     edit(s, name, |p| {
         if let Some(ids) = &ids {
             p.client_ids.clone_from(ids);
         }
-        if limit > 0 {
+        if let Some(limit) = limit {
             p.issuance_limit_hours = limit;
         }
         if let Some(d) = new_description {
