@@ -96,6 +96,28 @@ impl OidcVerifier {
         &self.cache
     }
 
+    /// The provider's discovery document and keys, cached like the keys (browser sign-in reads
+    /// the authorization and token endpoints from it before any token exists).
+    pub async fn issuer(
+        &self,
+        provider: &OidcProvider,
+        clock: &dyn Clock,
+    ) -> Result<Arc<IssuerKeys>, OidcError> {
+        let (arn, source) = Self::source(provider);
+        self.cache.keys(&arn, &source, None, clock).await
+    }
+
+    fn source(provider: &OidcProvider) -> (String, KeySource) {
+        let source = KeySource {
+            issuer_url: provider.issuer_url.clone(),
+            fingerprints: provider.fingerprints.clone(),
+        };
+        (
+            providers::provider_arn(&provider.account_id, &provider.name),
+            source,
+        )
+    }
+
     /// Verifies `token` as issued by `provider` for one of its ClientIds; `nonce` is the
     /// browser sign-in's (`None` for STS).
     pub async fn verify(
@@ -115,11 +137,7 @@ impl OidcVerifier {
                 expected: provider.issuer_url.clone(),
             });
         }
-        let source = KeySource {
-            issuer_url: provider.issuer_url.clone(),
-            fingerprints: provider.fingerprints.clone(),
-        };
-        let arn = providers::provider_arn(&provider.account_id, &provider.name);
+        let (arn, source) = Self::source(provider);
         let keys = self
             .cache
             .keys(&arn, &source, unverified.kid(), clock)

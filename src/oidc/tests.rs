@@ -892,6 +892,9 @@ async fn verifier_uses_the_provider_registration() {
     let t = key.sign(&claims).unwrap();
     let v = verifier.verify(&provider, &t, None, &clock).await.unwrap();
     assert_eq!(v.token.subject, "system:serviceaccount:ns:app");
+    let issuer = verifier.issuer(&provider, &clock).await.unwrap();
+    assert_eq!(issuer.metadata.jwks_uri, "https://issuer.example.test/jwks");
+    assert_eq!(fetcher.calls(), 1, "the same cache entry");
     let info = v.verification_info();
     assert!(
         info.starts_with(
