@@ -37,3 +37,6 @@ copy saml_metadata \
     "$shared_saml"/idp-metadata.xml \
     "$repo"/metadata/*.xml \
     "$repo"/tests/fixtures/saml-metadata/*
+
+copy oidc_token "$repo"/tests/fixtures/oidc/token-*.txt
+copy oidc_jwks "$repo"/tests/fixtures/oidc/jwks-*.json

@@ -188,6 +188,32 @@ pub struct Settings {
     /// to, besides rambridge's own paths; anything else is ignored [default: none].
     #[arg(long, env = "RAMBRIDGE_WEB_RELAY_STATE_ALLOWED_ORIGINS")]
     pub web_relay_state_allowed_origins: Option<String>,
+    /// Accepted clock difference for OIDC token `exp`, `nbf` and `iat`, seconds (at most 600)
+    /// [default: 120].
+    #[arg(long, env = "RAMBRIDGE_OIDC_CLOCK_SKEW_SECONDS")]
+    pub oidc_clock_skew_seconds: Option<u32>,
+
+    /// Also trust OIDC issuers whose HTTPS certificate is valid under the built-in Mozilla roots
+    /// (and let providers omit Fingerprints). Off, an issuer is trusted only through a
+    /// certificate pinned by a registered fingerprint, as at Alibaba [default: false].
+    #[arg(long, env = "RAMBRIDGE_OIDC_USE_SYSTEM_ROOTS")]
+    pub oidc_use_system_roots: Option<bool>,
+
+    /// How long an issuer's JWKS is used before it is fetched again, seconds (60 to 86400); a
+    /// failed fetch keeps the last good keys [default: 3600].
+    #[arg(long, env = "RAMBRIDGE_OIDC_JWKS_CACHE_SECONDS")]
+    pub oidc_jwks_cache_seconds: Option<u64>,
+
+    /// Fewest seconds between two fetches of one issuer's keys, whatever triggers them (a token
+    /// with an unknown `kid`, an expired cache, a failed fetch), 1 to 3600 [default: 60].
+    #[arg(long, env = "RAMBRIDGE_OIDC_JWKS_MIN_REFETCH_SECONDS")]
+    pub oidc_jwks_min_refetch_seconds: Option<u64>,
+
+    /// Lets OIDC issuer URLs (discovery and JWKS) reach loopback, private, link-local and other
+    /// non-public addresses. Off, any account administrator could make the server probe its
+    /// internal network; turn on only when every issuer is internal [default: false].
+    #[arg(long, env = "RAMBRIDGE_DANGER_OIDC_ALLOW_PRIVATE_ADDRESSES")]
+    pub danger_oidc_allow_private_addresses: Option<bool>,
 }
 
 impl Settings {
@@ -235,6 +261,19 @@ impl Settings {
             web_relay_state_allowed_origins: self
                 .web_relay_state_allowed_origins
                 .or(lower.web_relay_state_allowed_origins),
+            oidc_clock_skew_seconds: self
+                .oidc_clock_skew_seconds
+                .or(lower.oidc_clock_skew_seconds),
+            oidc_use_system_roots: self.oidc_use_system_roots.or(lower.oidc_use_system_roots),
+            oidc_jwks_cache_seconds: self
+                .oidc_jwks_cache_seconds
+                .or(lower.oidc_jwks_cache_seconds),
+            oidc_jwks_min_refetch_seconds: self
+                .oidc_jwks_min_refetch_seconds
+                .or(lower.oidc_jwks_min_refetch_seconds),
+            danger_oidc_allow_private_addresses: self
+                .danger_oidc_allow_private_addresses
+                .or(lower.danger_oidc_allow_private_addresses),
         }
     }
 
@@ -321,6 +360,16 @@ pub struct Config {
     pub web_session_seconds: u64,
     /// Origins (`scheme://host[:port]`, lowercase) RelayState may redirect to.
     pub web_relay_state_allowed_origins: Vec<String>,
+    /// OIDC clock skew in seconds.
+    pub oidc_clock_skew_seconds: u32,
+    /// Whether OIDC issuers may also be trusted through the Mozilla roots.
+    pub oidc_use_system_roots: bool,
+    /// Seconds an issuer's JWKS is used before it is fetched again.
+    pub oidc_jwks_cache_seconds: u64,
+    /// Fewest seconds between two fetches of one issuer's keys.
+    pub oidc_jwks_min_refetch_seconds: u64,
+    /// Whether OIDC issuer fetches may reach non-public addresses.
+    pub danger_oidc_allow_private_addresses: bool,
 }
 
 /// Default SQLite database in the working directory.
@@ -486,9 +535,37 @@ impl Config {
                 })
             })
             .collect::<Result<Vec<_>, _>>()?;
+        let oidc_clock_skew_seconds = s.oidc_clock_skew_seconds.unwrap_or(120);
+        if oidc_clock_skew_seconds > 600 {
+            return Err(ConfigError::Invalid {
+                key: "oidc_clock_skew_seconds",
+                message: "must be at most 600".into(),
+            });
+        }
+        let oidc_jwks_cache_seconds = s.oidc_jwks_cache_seconds.unwrap_or(3600);
+        if !(60..=86_400).contains(&oidc_jwks_cache_seconds) {
+            return Err(ConfigError::Invalid {
+                key: "oidc_jwks_cache_seconds",
+                message: "must be between 60 and 86400 (one day)".into(),
+            });
+        }
+        let oidc_jwks_min_refetch_seconds = s.oidc_jwks_min_refetch_seconds.unwrap_or(60);
+        if !(1..=3600).contains(&oidc_jwks_min_refetch_seconds) {
+            return Err(ConfigError::Invalid {
+                key: "oidc_jwks_min_refetch_seconds",
+                message: "must be between 1 and 3600".into(),
+            });
+        }
         Ok(Config {
             web_session_seconds,
             web_relay_state_allowed_origins,
+            oidc_clock_skew_seconds,
+            oidc_use_system_roots: s.oidc_use_system_roots.unwrap_or(false),
+            oidc_jwks_cache_seconds,
+            oidc_jwks_min_refetch_seconds,
+            danger_oidc_allow_private_addresses: s
+                .danger_oidc_allow_private_addresses
+                .unwrap_or(false),
             danger_saml_sha1_providers,
             saml_sp_key,
             saml_role_entity_id: s.saml_role_entity_id,

@@ -1,4 +1,5 @@
-//! Entry points for the cargo-fuzz targets in `fuzz/` (see `fuzz/README.md`).
+//! Entry points for the cargo-fuzz targets in `fuzz/` (see `fuzz/README.md`): XML-DSig and SAML,
+//! and the OIDC token and JWKS parsers.
 //!
 //! Not an API: hidden from the docs and free to change. Each function takes
 //! arbitrary bytes, must never panic, and returns a small summary so the
@@ -160,9 +161,95 @@ fn check_response(xml: &[u8], keys: &TrustedKeys) -> Result<usize, String> {
     }
 }
 
+/// The issuer the `oidc_token` target expects.
+pub const OIDC_ISSUER: &str = "https://issuer.example.test";
+/// The client the `oidc_token` target expects in `aud`.
+pub const OIDC_CLIENT: &str = "sts.aliyuncs.com";
+
+/// `oidc_token`: when `data` is UTF-8, [`crate::oidc::token::parse`] and, if the header is
+/// acceptable, [`crate::oidc::token::verify`] with `keys` (issuer [`OIDC_ISSUER`], client
+/// [`OIDC_CLIENT`], 12 h IssuanceLimitTime, at [`now`]); also
+/// [`UnverifiedToken::unverified_issuer`](crate::oidc::token::UnverifiedToken::unverified_issuer).
+///
+/// Returns whether the token was accepted, or `Err` when an accepted token breaks what
+/// acceptance promises (its `iss` and an `aud` value are the expected ones, a key of `keys`
+/// has the reported kid) — the property asserted on fuzzed input.
+pub fn oidc_token(data: &[u8], keys: &crate::oidc::jwks::JwkSet) -> Result<bool, String> {
+    use crate::oidc::token;
+    let Ok(text) = std::str::from_utf8(data) else {
+        return Ok(false);
+    };
+    let parsed = match token::parse(text) {
+        Ok(t) => t,
+        Err(e) => {
+            let _ = (e.to_string(), e.code());
+            return Ok(false);
+        }
+    };
+    let _ = parsed.unverified_issuer();
+    let client_ids = [OIDC_CLIENT.to_string()];
+    let exp = token::Expectations {
+        issuer: OIDC_ISSUER,
+        client_ids: &client_ids,
+        now: now(),
+        skew: Duration::minutes(2),
+        max_age: Some(Duration::hours(12)),
+        nonce: None,
+    };
+    match token::verify(&parsed, keys, &exp) {
+        Err(e) => {
+            let _ = (e.to_string(), e.code());
+            Ok(false)
+        }
+        Ok(v) => {
+            let kid_known = keys.keys.iter().any(|k| k.kid == v.key_id);
+            if v.issuer == OIDC_ISSUER && v.client_ids == [OIDC_CLIENT] && kid_known {
+                Ok(true)
+            } else {
+                Err(format!("accepted a token breaking the expectations: {v:?}"))
+            }
+        }
+    }
+}
+
+/// `oidc_jwks`: [`crate::oidc::jwks::JwkSet::parse`] on `data`; on success the kids text.
+/// Returns how many usable keys the set holds.
+pub fn oidc_jwks(data: &[u8]) -> usize {
+    use crate::oidc::jwks::{JwkSet, KeyMaterial};
+    match JwkSet::parse(data) {
+        Ok(set) => {
+            let _ = set.kids_text();
+            set.keys
+                .iter()
+                .filter(|k| !matches!(k.material, KeyMaterial::Unusable(_)))
+                .count()
+        }
+        Err(e) => {
+            let _ = e.to_string();
+            0
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn oidc_entry_points() {
+        use crate::oidc::test_issuer::{self, TestKey};
+        use crate::oidc::token::Algorithm;
+        let key = TestKey::generate(Algorithm::Es256, "k").unwrap();
+        let jwks = test_issuer::jwks(&[&key]).unwrap().to_string();
+        assert_eq!(oidc_jwks(jwks.as_bytes()), 1);
+        assert_eq!(oidc_jwks(b"{"), 0);
+        let keys = crate::oidc::jwks::JwkSet::parse(jwks.as_bytes()).unwrap();
+        let claims = test_issuer::claims(OIDC_ISSUER, OIDC_CLIENT, "s", NOW_UNIX);
+        let token = key.sign(&claims).unwrap();
+        assert_eq!(oidc_token(token.as_bytes(), &keys), Ok(true));
+        assert_eq!(oidc_token(b"x.y.z", &keys), Ok(false));
+        assert_eq!(oidc_token(&[0xff, 0xfe], &keys), Ok(false));
+    }
 
     #[test]
     fn now_is_the_fixture_time() {

@@ -10,6 +10,7 @@
 //! - [`store`]: the only module with SQL (SQLite and PostgreSQL).
 //! - [`clock`]: the one source of "now".
 //! - [`metrics`]: Prometheus registry.
+//! - [`oidc`]: OIDC providers, issuer discovery and JWKS over pinned HTTPS, ID token checks.
 #![warn(missing_docs)]
 
 pub mod api;
@@ -20,6 +21,7 @@ pub mod crypto;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod metrics;
+pub mod oidc;
 pub mod policy;
 pub mod principal;
 pub mod ram;
@@ -112,6 +114,8 @@ pub struct AppState {
     /// HTTPS client for SAML metadata URL refresh; `None` (the default of [`AppState::new`])
     /// means [`AppState::maintain`] fetches nothing. `serve` sets it from the configuration.
     pub metadata_client: Option<MetadataClient>,
+    /// OIDC issuer keys (per-provider JWKS cache) and token checks.
+    pub oidc: Arc<oidc::OidcVerifier>,
     limiter: Arc<DefaultKeyedRateLimiter<String>>,
     issue_limiter: Arc<DefaultKeyedRateLimiter<String>>,
 }
@@ -148,6 +152,7 @@ impl AppState {
             RateLimiter::keyed(Quota::per_second(issue_rate).allow_burst(issue_burst));
         AppState {
             saml,
+            oidc: Arc::new(oidc::OidcVerifier::from_config(&config)),
             config: Arc::new(config),
             store,
             keys: Arc::new(keys),
@@ -209,6 +214,10 @@ impl AppState {
         self.limiter.shrink_to_fit();
         self.issue_limiter.retain_recent();
         self.issue_limiter.shrink_to_fit();
+        // Keys of providers unused for a day are dropped (deleted providers included).
+        self.oidc
+            .cache()
+            .forget_idle(self.clock.now_ms(), 24 * 3600 * 1000);
         if let Some(client) = &self.metadata_client {
             let interval = Duration::from_secs(self.config.saml_metadata_refresh_seconds);
             match saml::refresh::refresh_due(

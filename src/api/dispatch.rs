@@ -153,6 +153,7 @@ actions! {
     Sts "AssumeRole" P(Arn("RoleArn")) => sts::assume_role;
     Sts "AuthorizeRequest" P(Any) => sts::authorize_request;
     Sts "AssumeRoleWithSAML" Anonymous => sts::assume_role_with_saml;
+    Sts "AssumeRoleWithOIDC" Anonymous => super::oidc::assume_role_with_oidc;
 
     Ims "CreateSAMLProvider" P(Named("saml-provider", "SAMLProviderName")) => ims::create_saml_provider;
     Ims "UpdateSAMLProvider" P(Named("saml-provider", "SAMLProviderName")) => ims::update_saml_provider;
@@ -167,6 +168,16 @@ actions! {
     Ims "GetDefaultDomain" P(Account) => ims::get_default_domain;
     // rambridge extension: the sign-in audit of the account.
     Ims "ListSignInEvents" P(Account) => ims::list_sign_in_events;
+
+    Ims "CreateOIDCProvider" P(Named("oidc-provider", "OIDCProviderName")) => super::oidc::create_oidc_provider;
+    Ims "GetOIDCProvider" P(Named("oidc-provider", "OIDCProviderName")) => super::oidc::get_oidc_provider;
+    Ims "UpdateOIDCProvider" P(Named("oidc-provider", "OIDCProviderName")) => super::oidc::update_oidc_provider;
+    Ims "DeleteOIDCProvider" P(Named("oidc-provider", "OIDCProviderName")) => super::oidc::delete_oidc_provider;
+    Ims "ListOIDCProviders" P(All("oidc-provider")) => super::oidc::list_oidc_providers;
+    Ims "AddClientIdToOIDCProvider" P(Named("oidc-provider", "OIDCProviderName")) => super::oidc::add_client_id;
+    Ims "RemoveClientIdFromOIDCProvider" P(Named("oidc-provider", "OIDCProviderName")) => super::oidc::remove_client_id;
+    Ims "AddFingerprintToOIDCProvider" P(Named("oidc-provider", "OIDCProviderName")) => super::oidc::add_fingerprint;
+    Ims "RemoveFingerprintFromOIDCProvider" P(Named("oidc-provider", "OIDCProviderName")) => super::oidc::remove_fingerprint;
 
     Ram "CreateUser" P(User("UserName")) => ram::create_user;
     Ram "GetUser" P(User("UserName")) => ram::get_user;

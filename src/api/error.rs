@@ -278,6 +278,28 @@ pub fn from_federation(request_id: &str, err: crate::sts::federation::Federation
     }
 }
 
+/// Maps OIDC federation errors (spec §3.3): token and key checks to their
+/// `AuthenticationFail.OIDCToken.*` codes (401); a missing provider and a refusing trust policy
+/// to `AuthenticationFail.NoPermission` (401), as Alibaba answers both; the rest as STS errors.
+pub fn from_oidc_federation(
+    request_id: &str,
+    err: crate::sts::oidc::OidcFederationError,
+) -> ApiError {
+    use crate::sts::oidc::OidcFederationError as F;
+    let msg = err.to_string();
+    match err {
+        F::Sts(StsError::NotTrusted { .. }) | F::ProviderNotFound(_) => ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "AuthenticationFail.NoPermission",
+            msg,
+        ),
+        F::Sts(e) => from_sts(request_id, e),
+        F::Token(e) => ApiError::new(StatusCode::UNAUTHORIZED, e.code(), msg),
+        F::InvalidProviderArn(_) => ApiError::invalid_parameter("OIDCProviderArn", msg),
+        F::AccountMismatch { .. } => ApiError::invalid_parameter("RoleArn", msg),
+    }
+}
+
 /// `403 NoPermission` naming the action, with Alibaba's `AccessDeniedDetail`.
 pub fn no_permission(
     action: &str,

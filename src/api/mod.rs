@@ -13,6 +13,7 @@ pub mod dispatch;
 pub mod error;
 mod ims;
 pub mod long_uri;
+mod oidc;
 mod ops;
 pub mod params;
 mod ram;
@@ -44,6 +45,8 @@ async fn rpc_endpoint(State(state): State<AppState>, req: Request) -> Response {
 
 #[cfg(test)]
 mod ims_tests;
+#[cfg(test)]
+mod oidc_tests;
 #[cfg(test)]
 mod ram_tests;
 #[cfg(test)]

@@ -276,7 +276,7 @@ pub async fn assume_role_with_saml(ctx: &ActionContext<'_>) -> Reply {
 }
 
 /// Writes a sign-in audit event; a failure to write is logged, never hides the outcome.
-async fn audit(
+pub(super) async fn audit(
     ctx: &ActionContext<'_>,
     account: &str,
     event: &str,

@@ -207,3 +207,58 @@ fn saml_metadata_refresh_settings() {
         "{err}"
     );
 }
+
+#[test]
+fn oidc_settings() {
+    let c = Config::from_settings(Settings::default()).unwrap();
+    assert_eq!(c.oidc_clock_skew_seconds, 120);
+    assert_eq!(c.oidc_jwks_cache_seconds, 3600);
+    assert_eq!(c.oidc_jwks_min_refetch_seconds, 60);
+    assert!(!c.oidc_use_system_roots);
+    assert!(!c.danger_oidc_allow_private_addresses);
+    let file = Settings::from_toml(
+        "oidc_clock_skew_seconds = 30\noidc_use_system_roots = true\n\
+         oidc_jwks_cache_seconds = 600\noidc_jwks_min_refetch_seconds = 5\n\
+         danger_oidc_allow_private_addresses = true\n",
+    )
+    .unwrap();
+    let c = Config::from_settings(file).unwrap();
+    assert_eq!(c.oidc_clock_skew_seconds, 30);
+    assert!(c.oidc_use_system_roots);
+    assert_eq!(c.oidc_jwks_cache_seconds, 600);
+    assert_eq!(c.oidc_jwks_min_refetch_seconds, 5);
+    assert!(c.danger_oidc_allow_private_addresses);
+    for (s, key) in [
+        (
+            Settings {
+                oidc_clock_skew_seconds: Some(601),
+                ..Settings::default()
+            },
+            "oidc_clock_skew_seconds",
+        ),
+        (
+            Settings {
+                oidc_jwks_cache_seconds: Some(59),
+                ..Settings::default()
+            },
+            "oidc_jwks_cache_seconds",
+        ),
+        (
+            Settings {
+                oidc_jwks_min_refetch_seconds: Some(0),
+                ..Settings::default()
+            },
+            "oidc_jwks_min_refetch_seconds",
+        ),
+        (
+            Settings {
+                oidc_jwks_min_refetch_seconds: Some(3601),
+                ..Settings::default()
+            },
+            "oidc_jwks_min_refetch_seconds",
+        ),
+    ] {
+        let err = Config::from_settings(s).unwrap_err();
+        assert!(err.to_string().contains(key), "{err}");
+    }
+}

@@ -359,7 +359,7 @@ fn truncate(s: &str, max_chars: usize) -> String {
 }
 
 /// The error and its causes (TLS verification, resolver refusals), without the URL.
-fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
+pub(crate) fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
     let mut out = e.to_string();
     let mut source = e.source();
     while let Some(s) = source {
@@ -387,7 +387,7 @@ fn fetch_error(e: reqwest::Error) -> RefreshError {
 
 /// Redirects: at most [`MAX_REDIRECTS`], https only, public IP literals only (names are checked
 /// by the resolver).
-fn redirect_policy(allow_private_addresses: bool) -> redirect::Policy {
+pub(crate) fn redirect_policy(allow_private_addresses: bool) -> redirect::Policy {
     redirect::Policy::custom(move |attempt| {
         if attempt.previous().len() > MAX_REDIRECTS {
             return attempt.error(format!("more than {MAX_REDIRECTS} redirects"));
@@ -403,7 +403,7 @@ fn redirect_policy(allow_private_addresses: bool) -> redirect::Policy {
 }
 
 /// Refuses an IP-literal host that is not public (names go through [`PublicOnlyResolver`]).
-fn check_literal_host(url: &Url) -> Result<(), RefreshError> {
+pub(crate) fn check_literal_host(url: &Url) -> Result<(), RefreshError> {
     let host = url.host_str().unwrap_or_default();
     let Ok(ip) = host
         .trim_start_matches('[')
@@ -422,7 +422,7 @@ fn check_literal_host(url: &Url) -> Result<(), RefreshError> {
 /// Resolves names with the system resolver and refuses any name with a non-public address
 /// among its answers (a name mixing public and private answers is refused whole).
 #[derive(Debug)]
-struct PublicOnlyResolver;
+pub(crate) struct PublicOnlyResolver;
 
 impl Resolve for PublicOnlyResolver {
     fn resolve(&self, name: Name) -> Resolving {

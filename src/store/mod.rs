@@ -33,10 +33,12 @@ macro_rules! on_pool {
 }
 
 mod federation;
+mod oidc;
 mod ram;
 mod web;
 
 pub use federation::{AuditEvent, RefreshedMetadata, SamlProvider};
+pub use oidc::OidcProvider;
 pub use web::{RoleChoiceRow, UserSsoSettingsRow, WebSession};
 
 pub use ram::{

@@ -7,6 +7,7 @@
 
 mod error;
 pub mod federation;
+pub mod oidc;
 pub mod token;
 
 use crate::clock::Clock;

@@ -6,6 +6,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod common;
+mod oidc;
 mod policy_conformance;
 mod policy_props;
 mod saml;

@@ -3,7 +3,8 @@
 //! `RAMBRIDGE_TEST_POSTGRES_URL` is set).
 
 use rambridge::store::{
-    AccessKeyRecord, Account, KeyStatus, NonceOutcome, SamlProvider, Store, StoreError,
+    AccessKeyRecord, Account, KeyStatus, NonceOutcome, OidcProvider, SamlProvider, Store,
+    StoreError,
 };
 
 /// A store on a fresh SQLite file; the directory lives as long as the returned guard.
@@ -96,6 +97,7 @@ contract!(
     access_keys_round_trip_and_status,
     nonces_detect_replay_and_expire,
     saml_metadata_refresh_state,
+    oidc_providers_round_trip,
     web_sessions_choices_sso_settings_and_audit_pages,
 );
 
@@ -625,4 +627,85 @@ async fn web_sessions_choices_sso_settings_and_audit_pages(store: Store) {
         }
     }
     assert_eq!(seen, ["e4", "e2", "e3", "e1", "e5"]);
+}
+
+fn oidc_provider(name: &str, issuer: &str) -> OidcProvider {
+    OidcProvider {
+        account_id: "1000000000000001".into(),
+        name: name.into(),
+        description: "d".into(),
+        issuer_url: issuer.into(),
+        client_ids: vec!["sts.aliyuncs.com".into()],
+        fingerprints: vec!["ab".repeat(20)],
+        issuance_limit_hours: 12,
+        created_at: 1_000,
+        updated_at: 1_000,
+    }
+}
+
+async fn oidc_providers_round_trip(store: Store) {
+    const ACCOUNT: &str = "1000000000000001";
+    store
+        .create_account(&account(ACCOUNT, "acme"), &key("LTAIa", ACCOUNT))
+        .await
+        .unwrap();
+    let a = oidc_provider("a", "https://a.example");
+    store.create_oidc_provider(&a).await.unwrap();
+    assert_eq!(
+        store.find_oidc_provider(ACCOUNT, "a").await.unwrap(),
+        Some(a.clone())
+    );
+    // Name and IssuerUrl are each unique in the account; the refused rows write nothing.
+    let same_name = oidc_provider("a", "https://other.example");
+    let same_issuer = oidc_provider("b", "https://a.example");
+    for dup in [&same_name, &same_issuer] {
+        assert!(matches!(
+            store.create_oidc_provider(dup).await,
+            Err(StoreError::Conflict { .. })
+        ));
+    }
+    assert_eq!(store.count_oidc_providers(ACCOUNT).await.unwrap(), 1);
+    store
+        .create_oidc_provider(&oidc_provider("b", "https://b.example"))
+        .await
+        .unwrap();
+
+    // Compare-and-swap: an update based on a stale read of the lists is refused.
+    let mut first = a.clone();
+    first.client_ids.push("one".into());
+    first.updated_at = 2_000;
+    let mut second = a.clone();
+    second.fingerprints.push("cd".repeat(20));
+    assert!(store.update_oidc_provider(&a, &first).await.unwrap());
+    assert!(!store.update_oidc_provider(&a, &second).await.unwrap());
+    let now = store
+        .find_oidc_provider(ACCOUNT, "a")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(now, first);
+    let mut second = now.clone();
+    second.fingerprints.push("cd".repeat(20));
+    second.description = "e".into();
+    second.issuance_limit_hours = 1;
+    assert!(store.update_oidc_provider(&now, &second).await.unwrap());
+    assert_eq!(
+        store.find_oidc_provider(ACCOUNT, "a").await.unwrap(),
+        Some(second.clone())
+    );
+
+    // Paging by name, then delete.
+    let page = store.list_oidc_providers(ACCOUNT, None, 1).await.unwrap();
+    assert_eq!(page.items, vec![second.clone()]);
+    assert_eq!(page.next_after.as_deref(), Some("a"));
+    let page = store
+        .list_oidc_providers(ACCOUNT, Some("a"), 1)
+        .await
+        .unwrap();
+    assert_eq!(page.items.len(), 1);
+    assert_eq!(page.next_after, None);
+    assert!(store.delete_oidc_provider(ACCOUNT, "a").await.unwrap());
+    assert!(!store.delete_oidc_provider(ACCOUNT, "a").await.unwrap());
+    assert!(!store.update_oidc_provider(&second, &second).await.unwrap());
+    assert_eq!(store.count_oidc_providers(ACCOUNT).await.unwrap(), 1);
 }
