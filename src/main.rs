@@ -1,4 +1,4 @@
-//! The `rambridge` command line: `serve`, `account create`, `account list`.
+//! The `rambridge` command line: `serve`, `account create`, `account list`, `login`.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -22,6 +22,9 @@ enum Command {
     /// Manage accounts (tenants).
     #[command(subcommand)]
     Account(AccountCommand),
+    /// Get temporary role credentials through your IdP (browser, ECP or a SAML assertion);
+    /// see docs/login.md.
+    Login(Box<rambridge::login::LoginArgs>),
 }
 
 #[derive(clap::Args, Debug)]
@@ -58,6 +61,7 @@ fn main() -> ExitCode {
         Command::Account(
             AccountCommand::Create { common, .. } | AccountCommand::List { common },
         ) => common,
+        Command::Login(args) => return login(args),
     };
     let config = match Config::load(common.settings.clone(), common.config.as_deref()) {
         Ok(c) => c,
@@ -84,12 +88,35 @@ fn main() -> ExitCode {
                 account_create(&config, &alias).await
             }
             Command::Account(AccountCommand::List { .. }) => account_list(&config).await,
+            Command::Login(_) => Ok(()),
         }
     });
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// `rambridge login`: the result on stdout, one line on stderr and exit status 1 on failure.
+fn login(args: &rambridge::login::LoginArgs) -> ExitCode {
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let mut stdout = std::io::stdout();
+    match runtime.block_on(rambridge::login::run(args, &mut stdout)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {}", e.one_line());
             ExitCode::FAILURE
         }
     }

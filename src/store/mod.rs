@@ -32,9 +32,11 @@ macro_rules! on_pool {
     };
 }
 
+mod cli_login;
 mod federation;
 mod ram;
 
+pub use cli_login::{CompletedCliLogin, PendingCliLogin};
 pub use federation::{AuditEvent, RefreshedMetadata, SamlProvider};
 
 pub use ram::{

@@ -1,5 +1,8 @@
 //! Browser-facing endpoints (DESIGN.md `web/`). For now: SP metadata for exchange with IdPs,
-//! at Alibaba's paths under the public URL.
+//! at Alibaba's paths under the public URL, and the server side of `rambridge login`
+//! ([`cli_login`]).
+
+pub mod cli_login;
 
 use axum::Router;
 use axum::extract::{Query, State};
@@ -18,6 +21,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/saml-role/sp-metadata.xml", get(role_sp_metadata))
         .route("/saml/sp-metadata.xml", get(user_sp_metadata))
+        .merge(cli_login::routes())
         .with_state(state)
 }
 
