@@ -165,31 +165,65 @@ pub struct LoginArgs {
 /// Environment variable holding the ECP password for automation.
 pub const PASSWORD_ENV: &str = "RAMBRIDGE_LOGIN_PASSWORD";
 
-enum Mode {
-    Browser,
-    Ecp,
-    Assertion(PathBuf),
+/// The sign-in mode, with the flags it needs.
+enum Mode<'a> {
+    Browser {
+        account: &'a str,
+    },
+    Ecp {
+        account: &'a str,
+        idp_url: &'a str,
+        username: &'a str,
+    },
+    Assertion(&'a std::path::Path),
+}
+
+/// Picks the mode and checks its flags (before anything else, a cached credential included).
+fn mode(args: &LoginArgs) -> Result<Mode<'_>, LoginError> {
+    let account = || {
+        args.account.as_deref().ok_or_else(|| {
+            LoginError::usage(if args.ecp {
+                "--ecp needs --account (your account's alias, or RAMBRIDGE_ACCOUNT)"
+            } else {
+                "browser login needs --account (your account's alias, or RAMBRIDGE_ACCOUNT)"
+            })
+        })
+    };
+    let mode = match (&args.saml_assertion_file, args.ecp) {
+        (Some(f), _) => Mode::Assertion(f),
+        (None, true) => Mode::Ecp {
+            account: account()?,
+            idp_url: args.idp_url.as_deref().ok_or_else(|| {
+                LoginError::usage("--ecp needs --idp-url (the IdP's SAML ECP endpoint)")
+            })?,
+            username: args.username.as_deref().ok_or_else(|| {
+                LoginError::usage("--ecp needs --username (or RAMBRIDGE_LOGIN_USERNAME)")
+            })?,
+        },
+        (None, false) => {
+            if args.list_roles {
+                return Err(LoginError::usage(
+                    "--list-roles needs --ecp or --saml-assertion-file (in browser mode the role \
+                     chooser lists them)",
+                ));
+            }
+            if args.duration.is_some() {
+                return Err(LoginError::usage(
+                    "--duration applies to --ecp and --saml-assertion-file; in browser mode the \
+                     role sign-in sets the session length",
+                ));
+            }
+            Mode::Browser {
+                account: account()?,
+            }
+        }
+    };
+    Ok(mode)
 }
 
 /// Runs `rambridge login`; what it prints goes to `stdout`.
 pub async fn run(args: &LoginArgs, stdout: &mut dyn std::io::Write) -> Result<(), LoginError> {
-    let mode = match (&args.saml_assertion_file, args.ecp) {
-        (Some(f), _) => Mode::Assertion(f.clone()),
-        (None, true) => Mode::Ecp,
-        (None, false) => Mode::Browser,
-    };
-    if matches!(mode, Mode::Browser) && args.list_roles {
-        return Err(LoginError::usage(
-            "--list-roles needs --ecp or --saml-assertion-file (in browser mode the role chooser \
-             lists them)",
-        ));
-    }
-    if args.duration.is_some() && matches!(mode, Mode::Browser) {
-        return Err(LoginError::usage(
-            "--duration applies to --ecp and --saml-assertion-file; in browser mode the role \
-             sign-in sets the session length",
-        ));
-    }
+    let mode = mode(args)?;
     let extra_roots = match &args.ca_file {
         Some(p) => Some(std::fs::read(p).map_err(|e| LoginError::File {
             what: "CA file",
@@ -219,12 +253,7 @@ pub async fn run(args: &LoginArgs, stdout: &mut dyn std::io::Write) -> Result<()
 
     let mut aliases = roles::Aliases::new();
     let (credentials, alias) = match mode {
-        Mode::Browser => {
-            let account = args.account.as_deref().ok_or_else(|| {
-                LoginError::usage(
-                    "browser login needs --account (your account's alias, or RAMBRIDGE_ACCOUNT)",
-                )
-            })?;
+        Mode::Browser { account } => {
             let creds = browser::sign_in(
                 &service,
                 &browser::BrowserLogin {
@@ -238,18 +267,11 @@ pub async fn run(args: &LoginArgs, stdout: &mut dyn std::io::Write) -> Result<()
             .await?;
             (creds, Some(account.to_string()))
         }
-        Mode::Ecp => {
-            let account = args.account.as_deref().ok_or_else(|| {
-                LoginError::usage(
-                    "--ecp needs --account (your account's alias, or RAMBRIDGE_ACCOUNT)",
-                )
-            })?;
-            let idp_url = args.idp_url.as_deref().ok_or_else(|| {
-                LoginError::usage("--ecp needs --idp-url (the IdP's SAML ECP endpoint)")
-            })?;
-            let username = args.username.as_deref().ok_or_else(|| {
-                LoginError::usage("--ecp needs --username (or RAMBRIDGE_LOGIN_USERNAME)")
-            })?;
+        Mode::Ecp {
+            account,
+            idp_url,
+            username,
+        } => {
             let target = service.check(account, args.provider.as_deref()).await?;
             aliases.insert(target.account_id.clone(), target.account_alias.clone());
             let password = password(username, idp_url)?;
@@ -271,7 +293,7 @@ pub async fn run(args: &LoginArgs, stdout: &mut dyn std::io::Write) -> Result<()
             }
         }
         Mode::Assertion(path) => {
-            let raw = read_assertion(&path)?;
+            let raw = read_assertion(path)?;
             let response = offered::decode_any(&raw)?;
             match assume(args, &service, &response, &aliases, stdout).await? {
                 Some(c) => (c, args.account.clone()),

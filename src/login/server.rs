@@ -206,11 +206,11 @@ pub async fn start(
     };
     store.create_cli_login(&pending).await?;
     let provider: String = form_urlencoded::byte_serialize(target.provider.as_bytes()).collect();
-    let alias: String = percent_encoding::utf8_percent_encode(
-        &target.account.alias,
-        percent_encoding::NON_ALPHANUMERIC,
-    )
-    .collect();
+    // Aliases are lowercase letters, digits and '-'; anything else would be encoded.
+    const PATH_SEGMENT: &percent_encoding::AsciiSet =
+        &percent_encoding::NON_ALPHANUMERIC.remove(b'-');
+    let alias: String =
+        percent_encoding::utf8_percent_encode(&target.account.alias, PATH_SEGMENT).collect();
     Ok(Started {
         pending_id: pending.id,
         sign_in_path: format!("/saml-role/login/{alias}?provider={provider}"),
