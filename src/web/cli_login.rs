@@ -8,7 +8,7 @@
 //!   (`application/vnd.paos+xml`).
 //! - `GET /cli-login/start?port=&code_challenge=&code_challenge_method=S256&account=&provider=&role=`:
 //!   browser mode: records the pending login, sets the `rambridge_cli_login` cookie (its id) and
-//!   redirects to the SP-initiated role sign-in `/saml-role/login/<alias>?provider=<name>`.
+//!   redirects to the SP-initiated role sign-in `<public_url>/saml-role/login/<alias>?provider=<name>`.
 //! - `POST /cli-login/token` (form `code`, `code_verifier`, `port`): redeems the one-time code
 //!   for the credentials JSON, once.
 //!
@@ -297,7 +297,10 @@ async fn start(State(state): State<AppState>, Query(q): Query<StartQuery>) -> Re
         Ok(started) => {
             let mut resp = Response::builder()
                 .status(StatusCode::SEE_OTHER)
-                .header(header::LOCATION, started.sign_in_path)
+                .header(
+                    header::LOCATION,
+                    format!("{}{}", state.public_url, started.sign_in_path),
+                )
                 .header(header::CACHE_CONTROL, "no-store")
                 .body(axum::body::Body::empty())
                 .unwrap_or_default();

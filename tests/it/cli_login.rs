@@ -225,7 +225,7 @@ async fn start_redirects_to_the_role_sign_in_with_a_cookie() {
     assert_eq!(status, StatusCode::SEE_OTHER);
     assert_eq!(
         headers[header::LOCATION],
-        "/saml-role/login/acme?provider=okta"
+        "http://127.0.0.1:8080/saml-role/login/acme?provider=okta"
     );
     let cookie = headers[header::SET_COOKIE].to_str().unwrap();
     assert!(cookie.starts_with("rambridge_cli_login="), "{cookie}");
@@ -252,7 +252,7 @@ async fn start_redirects_to_the_role_sign_in_with_a_cookie() {
     assert_eq!(status, StatusCode::SEE_OTHER);
     assert_eq!(
         headers[header::LOCATION],
-        "/saml-role/login/two-idps?provider=adfs"
+        "http://127.0.0.1:8080/saml-role/login/two-idps?provider=adfs"
     );
 }
 

@@ -778,7 +778,7 @@ async fn browser_mode_waits_on_loopback_and_redeems_the_code() {
     assert_eq!(resp.status().as_u16(), 303);
     assert_eq!(
         resp.headers()["location"],
-        "/saml-role/login/acme?provider=test-idp"
+        format!("{}/saml-role/login/acme?provider=test-idp", f.server.base).as_str()
     );
     let cookie = resp.headers()["set-cookie"].to_str().unwrap().to_string();
     let mut headers = axum::http::HeaderMap::new();
