@@ -71,15 +71,8 @@ fn main() -> ExitCode {
         }
     };
     init_logging(&config.log);
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(r) => r,
-        Err(e) => {
-            eprintln!("error: cannot start the async runtime: {e}");
-            return ExitCode::FAILURE;
-        }
+    let Some(runtime) = runtime(tokio::runtime::Builder::new_multi_thread()) else {
+        return ExitCode::FAILURE;
     };
     let result = runtime.block_on(async move {
         match cli.command {
@@ -102,15 +95,8 @@ fn main() -> ExitCode {
 
 /// `rambridge login`: the result on stdout, one line on stderr and exit status 1 on failure.
 fn login(args: &rambridge::login::LoginArgs) -> ExitCode {
-    let runtime = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(r) => r,
-        Err(e) => {
-            eprintln!("error: cannot start the async runtime: {e}");
-            return ExitCode::FAILURE;
-        }
+    let Some(runtime) = runtime(tokio::runtime::Builder::new_current_thread()) else {
+        return ExitCode::FAILURE;
     };
     let mut stdout = std::io::stdout();
     match runtime.block_on(rambridge::login::run(args, &mut stdout)) {
@@ -118,6 +104,17 @@ fn login(args: &rambridge::login::LoginArgs) -> ExitCode {
         Err(e) => {
             eprintln!("error: {}", e.one_line());
             ExitCode::FAILURE
+        }
+    }
+}
+
+/// Builds the async runtime, or says why it cannot.
+fn runtime(mut builder: tokio::runtime::Builder) -> Option<tokio::runtime::Runtime> {
+    match builder.enable_all().build() {
+        Ok(r) => Some(r),
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            None
         }
     }
 }

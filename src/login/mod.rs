@@ -74,17 +74,12 @@ impl fmt::Debug for IssuedCredentials {
 impl IssuedCredentials {
     /// The role's account id (from the role ARN).
     pub fn account_id(&self) -> &str {
-        self.role_arn
-            .strip_prefix("acs:ram::")
-            .and_then(|r| r.split_once(':'))
-            .map_or("", |(a, _)| a)
+        offered::role_account_id(&self.role_arn)
     }
 
     /// The role's name (from the role ARN).
     pub fn role_name(&self) -> &str {
-        self.role_arn
-            .split_once(":role/")
-            .map_or(self.role_arn.as_str(), |(_, n)| n)
+        offered::role_name(&self.role_arn)
     }
 }
 

@@ -14,11 +14,16 @@ pub type Aliases = BTreeMap<String, String>;
 /// An interactive picker: shows the labels, returns the chosen index (`None`: cancelled).
 pub type Picker<'a> = &'a dyn Fn(&[String]) -> Result<Option<usize>, LoginError>;
 
+/// The role's account: its alias when known, else its id.
+fn account(role: &OfferedRole, aliases: &Aliases) -> String {
+    aliases
+        .get(role.account_id())
+        .map_or_else(|| role.account_id().to_string(), Clone::clone)
+}
+
 /// How a role is shown: account (alias when known), role name, provider, ARN.
 pub fn label(role: &OfferedRole, aliases: &Aliases) -> String {
-    let account = aliases
-        .get(role.account_id())
-        .map_or_else(|| role.account_id().to_string(), Clone::clone);
+    let account = account(role, aliases);
     format!(
         "{account}  {}  (via {}; {})",
         role.role_name(),
@@ -30,12 +35,7 @@ pub fn label(role: &OfferedRole, aliases: &Aliases) -> String {
 fn listing(roles: &[&OfferedRole], aliases: &Aliases) -> String {
     roles
         .iter()
-        .map(|r| {
-            let account = aliases
-                .get(r.account_id())
-                .map_or_else(|| r.account_id().to_string(), Clone::clone);
-            format!("{account}/{} ({})", r.role_name(), r.role_arn)
-        })
+        .map(|r| format!("{}/{} ({})", account(r, aliases), r.role_name(), r.role_arn))
         .collect::<Vec<_>>()
         .join(", ")
 }
@@ -114,13 +114,11 @@ pub fn list(offered: &[OfferedRole], aliases: &Aliases) -> String {
     offered
         .iter()
         .map(|r| {
-            let account = aliases
-                .get(r.account_id())
-                .map_or_else(|| r.account_id().to_string(), Clone::clone);
             format!(
-                "{}\t{}\t{account}\t{}\n",
+                "{}\t{}\t{}\t{}\n",
                 r.role_arn,
                 r.provider_arn,
+                account(r, aliases),
                 r.role_name()
             )
         })

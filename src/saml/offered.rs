@@ -6,8 +6,6 @@
 //! verified assertion does not name. A forged value here can at worst make the CLI ask for a
 //! role the server then refuses. Parsing still goes through the strict tree (no DTDs, bounded).
 
-use base64::Engine as _;
-
 use super::ROLE_ATTRIBUTE;
 use super::error::SamlError;
 use super::response::{MAX_RESPONSE_BYTES, NS_ASSERTION, NS_PROTOCOL, STATUS_SUCCESS};
@@ -25,17 +23,12 @@ pub struct OfferedRole {
 impl OfferedRole {
     /// The role's account id (from its ARN).
     pub fn account_id(&self) -> &str {
-        self.role_arn
-            .strip_prefix("acs:ram::")
-            .and_then(|r| r.split_once(':'))
-            .map_or("", |(a, _)| a)
+        role_account_id(&self.role_arn)
     }
 
     /// The role's name (from its ARN).
     pub fn role_name(&self) -> &str {
-        self.role_arn
-            .split_once(":role/")
-            .map_or(self.role_arn.as_str(), |(_, n)| n)
+        role_name(&self.role_arn)
     }
 
     /// The provider's name (from its ARN).
@@ -44,6 +37,19 @@ impl OfferedRole {
             .split_once(":saml-provider/")
             .map_or(self.provider_arn.as_str(), |(_, n)| n)
     }
+}
+
+/// The account id of a role ARN `acs:ram::<account>:role/<name>` (empty when not one).
+pub fn role_account_id(role_arn: &str) -> &str {
+    role_arn
+        .strip_prefix("acs:ram::")
+        .and_then(|r| r.split_once(':'))
+        .map_or("", |(a, _)| a)
+}
+
+/// The name of a role ARN (the whole text when not one).
+pub fn role_name(role_arn: &str) -> &str {
+    role_arn.split_once(":role/").map_or(role_arn, |(_, n)| n)
 }
 
 /// What the Response says about roles.
@@ -67,13 +73,7 @@ pub fn decode_any(input: &[u8]) -> Result<Vec<u8>, SamlError> {
     }
     let s = std::str::from_utf8(text)
         .map_err(|_| SamlError::Malformed("neither XML nor base64".into()))?;
-    let compact: String = s.chars().filter(|c| !c.is_ascii_whitespace()).collect();
-    if compact.len() > MAX_RESPONSE_BYTES * 4 / 3 + 4 {
-        return Err(SamlError::Malformed("the response is too large".into()));
-    }
-    base64::engine::general_purpose::STANDARD
-        .decode(compact.as_bytes())
-        .map_err(|_| SamlError::Malformed("neither XML nor base64".into()))
+    super::response::decode(s)
 }
 
 /// The roles offered by a Response (XML bytes). Refuses documents that are not a SAML
@@ -259,5 +259,9 @@ mod tests {
             Err(SamlError::Malformed(_))
         ));
         assert!(matches!(decode_any(b"%%%"), Err(SamlError::Malformed(_))));
+        assert!(matches!(
+            decode_any(&[0xff, 0xfe]),
+            Err(SamlError::Malformed(_))
+        ));
     }
 }

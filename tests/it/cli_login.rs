@@ -145,6 +145,15 @@ impl Env {
         (status, headers, String::from_utf8_lossy(&body).into_owned())
     }
 
+    /// How many CLI login rows exist (purging them all to count).
+    async fn rows(&self) -> u64 {
+        self.state
+            .store
+            .purge_expired_cli_logins(i64::MAX)
+            .await
+            .unwrap()
+    }
+
     async fn get(&self, uri: &str) -> (StatusCode, axum::http::HeaderMap, String) {
         self.send(Request::get(uri).body(Body::empty()).unwrap())
             .await
@@ -325,14 +334,7 @@ async fn start_refuses_bad_input_with_a_readable_page_and_records_nothing() {
         assert!(headers.get(header::SET_COOKIE).is_none(), "{query}");
     }
     // Nothing was recorded: the purge finds no row at all.
-    assert_eq!(
-        e.state
-            .store
-            .purge_expired_cli_logins(i64::MAX)
-            .await
-            .unwrap(),
-        0
-    );
+    assert_eq!(e.rows().await, 0);
 }
 
 #[tokio::test]
@@ -453,14 +455,7 @@ async fn codes_live_sixty_seconds_and_pending_logins_ten_minutes() {
     ));
     // Expired rows are purged by the upkeep.
     e.state.maintain().await;
-    assert_eq!(
-        e.state
-            .store
-            .purge_expired_cli_logins(i64::MAX)
-            .await
-            .unwrap(),
-        0
-    );
+    assert_eq!(e.rows().await, 0);
 }
 
 #[tokio::test]

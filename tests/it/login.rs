@@ -224,6 +224,15 @@ async fn caller(server: &Server, creds: &Credentials) -> Value {
     body
 }
 
+/// Credentials in the aliyun CLI's profile fields (credential-process output, config file).
+fn aliyun_style(v: &Value) -> Credentials {
+    Credentials {
+        access_key_id: v["access_key_id"].as_str().unwrap().into(),
+        access_key_secret: v["access_key_secret"].as_str().unwrap().into(),
+        security_token: Some(v["sts_token"].as_str().unwrap().into()),
+    }
+}
+
 fn sts(v: &Value) -> Credentials {
     Credentials {
         access_key_id: v["AccessKeyId"].as_str().unwrap().into(),
@@ -293,13 +302,8 @@ async fn assertion_mode_gives_working_credentials() {
         "nothing but the JSON: {}",
         out.stderr
     );
-    let creds = Credentials {
-        access_key_id: v["access_key_id"].as_str().unwrap().into(),
-        access_key_secret: v["access_key_secret"].as_str().unwrap().into(),
-        security_token: Some(v["sts_token"].as_str().unwrap().into()),
-    };
     assert_eq!(
-        caller(&f.server, &creds).await["IdentityType"],
+        caller(&f.server, &aliyun_style(&v)).await["IdentityType"],
         "AssumedRoleUser"
     );
 
@@ -581,13 +585,8 @@ async fn the_aliyun_profile_writer_keeps_every_other_byte() {
     assert_eq!(login["name"], "login");
     assert_eq!(login["mode"], "StsToken");
     assert_eq!(login["region_id"], "eu-central-1");
-    let creds = Credentials {
-        access_key_id: login["access_key_id"].as_str().unwrap().into(),
-        access_key_secret: login["access_key_secret"].as_str().unwrap().into(),
-        security_token: Some(login["sts_token"].as_str().unwrap().into()),
-    };
     assert_eq!(
-        caller(&f.server, &creds).await["IdentityType"],
+        caller(&f.server, &aliyun_style(login)).await["IdentityType"],
         "AssumedRoleUser"
     );
 
