@@ -537,6 +537,33 @@ async fn failures_are_one_actionable_line() {
         None,
     )
     .fails_with("cannot reach the IdP at http://127.0.0.1:9/ecp");
+    // No password in the environment and no terminal to ask on (setsid: no controlling tty).
+    let out = Command::new("setsid")
+        .args([
+            BIN,
+            "login",
+            "--endpoint",
+            &f.server.base,
+            "--ecp",
+            "--account",
+            "acme",
+            "--idp-url",
+            "http://127.0.0.1:9/ecp",
+            "--username",
+            "u",
+        ])
+        .env_remove("RAMBRIDGE_LOGIN_PASSWORD")
+        .env("HOME", f.home())
+        .env("XDG_CACHE_HOME", f.dir.path().join("cache"))
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    Out {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+    .fails_with("cannot read the password");
 }
 
 #[tokio::test]
