@@ -7,6 +7,7 @@
 //! - [`api`]: the RPC endpoint (signatures, dispatch, error envelope) and ops endpoints.
 //! - [`ram`]: accounts and identities (domain logic).
 //! - [`crypto`]: master key, sealing, random ids, HMAC.
+//! - [`login`]: `rambridge login` (the CLI) and its server half (loopback code exchange, ECP).
 //! - [`store`]: the only module with SQL (SQLite and PostgreSQL).
 //! - [`clock`]: the one source of "now".
 //! - [`metrics`]: Prometheus registry.
@@ -20,6 +21,7 @@ pub mod config;
 pub mod crypto;
 #[doc(hidden)]
 pub mod fuzzing;
+pub mod login;
 pub mod metrics;
 pub mod oidc;
 pub mod policy;
@@ -192,8 +194,8 @@ impl AppState {
         self
     }
 
-    /// Periodic upkeep: expired nonces, idle rate-limiter entries, and SAML metadata URLs due
-    /// for refresh (when a metadata client is set).
+    /// Periodic upkeep: expired nonces, replay entries and CLI logins, idle rate-limiter
+    /// entries, and SAML metadata URLs due for refresh (when a metadata client is set).
     pub async fn maintain(&self) {
         match self.store.purge_expired_nonces(self.clock.now_ms()).await {
             Ok(n) if n > 0 => tracing::debug!(purged = n, "expired nonces removed"),
@@ -209,6 +211,13 @@ impl AppState {
         }
         if let Err(e) = self.store.purge_expired_web(self.clock.now_ms()).await {
             tracing::warn!(error = %e, "console session purge failed");
+        }
+        if let Err(e) = self
+            .store
+            .purge_expired_cli_logins(self.clock.now_ms())
+            .await
+        {
+            tracing::warn!(error = %e, "CLI login purge failed");
         }
         self.limiter.retain_recent();
         self.limiter.shrink_to_fit();

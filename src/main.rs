@@ -1,4 +1,4 @@
-//! The `rambridge` command line: `serve`, `account create`, `account list`, `audit`.
+//! The `rambridge` command line: `serve`, `account create`, `account list`, `audit`, `login`.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -37,6 +37,9 @@ enum Command {
         #[command(flatten)]
         common: Common,
     },
+    /// Get temporary role credentials through your IdP (browser, ECP or a SAML assertion);
+    /// see docs/login.md.
+    Login(Box<rambridge::login::LoginArgs>),
 }
 
 #[derive(clap::Args, Debug)]
@@ -74,6 +77,7 @@ fn main() -> ExitCode {
             AccountCommand::Create { common, .. } | AccountCommand::List { common },
         )
         | Command::Audit { common, .. } => common,
+        Command::Login(args) => return login(args),
     };
     let config = match Config::load(common.settings.clone(), common.config.as_deref()) {
         Ok(c) => c,
@@ -83,15 +87,8 @@ fn main() -> ExitCode {
         }
     };
     init_logging(&config.log);
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(r) => r,
-        Err(e) => {
-            eprintln!("error: cannot start the async runtime: {e}");
-            return ExitCode::FAILURE;
-        }
+    let Some(runtime) = runtime(tokio::runtime::Builder::new_multi_thread()) else {
+        return ExitCode::FAILURE;
     };
     let result = runtime.block_on(async move {
         match cli.command {
@@ -103,6 +100,7 @@ fn main() -> ExitCode {
             Command::Audit {
                 account, max, json, ..
             } => audit(&config, &account, max, json).await,
+            Command::Login(_) => Ok(()),
         }
     });
     match result {
@@ -110,6 +108,32 @@ fn main() -> ExitCode {
         Err(e) => {
             eprintln!("error: {e:#}");
             ExitCode::FAILURE
+        }
+    }
+}
+
+/// `rambridge login`: the result on stdout, one line on stderr and exit status 1 on failure.
+fn login(args: &rambridge::login::LoginArgs) -> ExitCode {
+    let Some(runtime) = runtime(tokio::runtime::Builder::new_current_thread()) else {
+        return ExitCode::FAILURE;
+    };
+    let mut stdout = std::io::stdout();
+    match runtime.block_on(rambridge::login::run(args, &mut stdout)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {}", e.one_line());
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Builds the async runtime, or says why it cannot.
+fn runtime(mut builder: tokio::runtime::Builder) -> Option<tokio::runtime::Runtime> {
+    match builder.enable_all().build() {
+        Ok(r) => Some(r),
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            None
         }
     }
 }

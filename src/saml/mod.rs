@@ -6,9 +6,11 @@
 //! the caller checks replay and InResponseTo in the store → role mapping and trust policy →
 //! `sts` mints credentials, or `web` opens a console session.
 
+pub mod ecp;
 pub mod encryption;
 pub mod error;
 pub mod metadata;
+pub mod offered;
 pub mod peek;
 pub mod providers;
 pub mod refresh;

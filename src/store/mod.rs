@@ -32,11 +32,13 @@ macro_rules! on_pool {
     };
 }
 
+mod cli_login;
 mod federation;
 mod oidc;
 mod ram;
 mod web;
 
+pub use cli_login::{CompletedCliLogin, PendingCliLogin};
 pub use federation::{AuditEvent, RefreshedMetadata, SamlProvider};
 pub use oidc::OidcProvider;
 pub use web::{RoleChoiceRow, UserSsoSettingsRow, WebSession};

@@ -1,9 +1,11 @@
 //! Browser-facing endpoints (DESIGN.md `web/`, docs/browser-sso.md): SP metadata, role-based
 //! SSO with the role chooser ([`role_sso`]), user-based SSO and the sign-in pages
 //! ([`user_sso`]), the console ([`console`]), on server-side sessions ([`session`]) with CSRF
-//! tokens ([`csrf`]); failures are pages with an audit reference ([`error`]).
+//! tokens ([`csrf`]); failures are pages with an audit reference ([`error`]); the server side
+//! of `rambridge login` ([`cli_login`]).
 
 pub mod authn_request;
+pub mod cli_login;
 pub mod console;
 pub mod csrf;
 pub mod error;
@@ -50,6 +52,7 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/console", get(console::console))
         .route("/logout", axum::routing::post(console::logout))
+        .merge(cli_login::routes())
         .with_state(state)
 }
 

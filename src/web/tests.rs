@@ -766,3 +766,84 @@ async fn expired_sessions_and_choices_are_purged() {
         .unwrap();
     assert_eq!(n, 0, "maintain() already removed it");
 }
+
+/// `rambridge login` browser mode through the real role ACS: `/cli-login/start` sets the
+/// pending-login cookie and sends the browser to the SP-initiated sign-in with
+/// `RelayState=/cli-login/continue`; the sign-in follows it; `/cli-login/continue` hands the
+/// role session's credentials to the CLI as a one-time code on its loopback port.
+#[tokio::test]
+async fn cli_login_continues_from_the_role_sign_in_to_the_loopback_code() {
+    use base64::Engine as _;
+    let h = Harness::new().await;
+    let acct = h.account.account_id.clone();
+    let alias = h.account.account_alias.clone();
+    let p = provider(&h, &acct, "idp", ISSUER, &shared("idp-test-cert.der")).await;
+    let r = role(&h, "ops", &p).await;
+    let verifier = "v".repeat(43);
+    let challenge = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(ring::digest::digest(
+        &ring::digest::SHA256,
+        verifier.as_bytes(),
+    ));
+    let start = |role: &'static str| {
+        format!(
+            "/cli-login/start?port=43210&code_challenge={challenge}&code_challenge_method=S256&account={alias}&provider=idp&role={role}"
+        )
+    };
+    // Without a pending login, /cli-login/continue is just the console.
+    let plain = get(&h, "/cli-login/continue", &[]).await;
+    assert_eq!(plain.status, StatusCode::SEE_OTHER);
+    assert_eq!(plain.location(), "/console");
+
+    let started = get(&h, &start("ops"), &[]).await;
+    assert_eq!(started.status, StatusCode::SEE_OTHER, "{}", started.body);
+    assert!(
+        started.location().ends_with(&format!(
+            "/saml-role/login/{alias}?provider=idp&RelayState=%2Fcli-login%2Fcontinue"
+        )),
+        "{}",
+        started.location()
+    );
+    let pending = started.cookie("rambridge_cli_login").unwrap();
+    // The IdP's POST carries no CLI cookie; the sign-in follows the RelayState to continue.
+    let signed = role_response(&h)
+        .role(&r, &p)
+        .sign_assertion(&key())
+        .unwrap();
+    let page = acs(&h, "/saml-role/sso", &signed, Some("/cli-login/continue")).await;
+    assert_eq!(page.location(), "/cli-login/continue", "{}", page.body);
+    let session = page.cookie("rambridge_session").unwrap();
+    let done = get(&h, "/cli-login/continue", &[&pending, &session]).await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.body);
+    let loopback = done.location().to_string();
+    let code = loopback
+        .strip_prefix("http://127.0.0.1:43210/callback?code=")
+        .unwrap_or_else(|| panic!("{loopback}"));
+    let creds = crate::login::server::redeem(
+        &h.state.store,
+        &h.state.keys,
+        h.state.clock.as_ref(),
+        code,
+        &verifier,
+        "43210",
+    )
+    .await
+    .unwrap();
+    assert_eq!(creds.role_arn, r);
+    assert!(!loopback.contains(&creds.access_key_secret));
+    // The pending login completed once: a second visit has nothing to complete.
+    let again = get(&h, "/cli-login/continue", &[&pending, &session]).await;
+    assert_eq!(again.status, StatusCode::NOT_FOUND, "{}", again.body);
+
+    // The CLI asked for another role: the pending login is abandoned with the reason.
+    let started = get(&h, &start("other"), &[]).await;
+    let pending = started.cookie("rambridge_cli_login").unwrap();
+    let refused = get(&h, "/cli-login/continue", &[&pending, &session]).await;
+    assert_eq!(refused.status, StatusCode::SEE_OTHER);
+    assert!(
+        refused
+            .location()
+            .starts_with("http://127.0.0.1:43210/callback?error=access_denied"),
+        "{}",
+        refused.location()
+    );
+}

@@ -3,8 +3,8 @@
 //! `RAMBRIDGE_TEST_POSTGRES_URL` is set).
 
 use rambridge::store::{
-    AccessKeyRecord, Account, KeyStatus, NonceOutcome, OidcProvider, SamlProvider, Store,
-    StoreError,
+    AccessKeyRecord, Account, KeyStatus, NonceOutcome, OidcProvider, PendingCliLogin, SamlProvider,
+    Store, StoreError,
 };
 
 /// A store on a fresh SQLite file; the directory lives as long as the returned guard.
@@ -99,6 +99,7 @@ contract!(
     saml_metadata_refresh_state,
     oidc_providers_round_trip,
     web_sessions_choices_sso_settings_and_audit_pages,
+    cli_logins_complete_once_and_redeem_once,
 );
 
 fn account(id: &str, alias: &str) -> Account {
@@ -708,4 +709,121 @@ async fn oidc_providers_round_trip(store: Store) {
     assert!(!store.delete_oidc_provider(ACCOUNT, "a").await.unwrap());
     assert!(!store.update_oidc_provider(&second, &second).await.unwrap());
     assert_eq!(store.count_oidc_providers(ACCOUNT).await.unwrap(), 1);
+}
+
+async fn cli_logins_complete_once_and_redeem_once(store: Store) {
+    const ACCOUNT: &str = "1000000000000007";
+    store
+        .create_account(&account(ACCOUNT, "cli"), &key("LTAIcli", ACCOUNT))
+        .await
+        .unwrap();
+    let pending = PendingCliLogin {
+        id: "p1".into(),
+        account_id: ACCOUNT.into(),
+        provider: "idp".into(),
+        role: "admin".into(),
+        port: 65_535,
+        code_challenge: "challenge".into(),
+        created_at: 1_000,
+        expires_at: 10_000,
+    };
+    store.create_cli_login(&pending).await.unwrap();
+    assert!(matches!(
+        store.create_cli_login(&pending).await,
+        Err(StoreError::Conflict { .. })
+    ));
+    assert_eq!(
+        store.find_pending_cli_login("p1", 5_000).await.unwrap(),
+        Some(pending.clone())
+    );
+    assert_eq!(
+        store.find_pending_cli_login("p1", 10_000).await.unwrap(),
+        None
+    );
+    assert_eq!(store.find_pending_cli_login("nope", 0).await.unwrap(), None);
+
+    // Completion after the sign-in window fails; within it, exactly one of several wins.
+    assert!(
+        !store
+            .complete_cli_login("p1", "h0", b"sealed", 10_000, 70_000)
+            .await
+            .unwrap()
+    );
+    let mut tasks = Vec::new();
+    for i in 0..6 {
+        let s = store.clone();
+        tasks.push(tokio::spawn(async move {
+            s.complete_cli_login("p1", &format!("h{i}"), &[i as u8; 3], 5_000, 65_000)
+                .await
+                .unwrap()
+        }));
+    }
+    let mut won = 0;
+    for t in tasks {
+        won += usize::from(t.await.unwrap());
+    }
+    assert_eq!(won, 1);
+    // Completed: no longer pending, cannot be abandoned.
+    assert_eq!(
+        store.find_pending_cli_login("p1", 5_000).await.unwrap(),
+        None
+    );
+    assert!(!store.delete_pending_cli_login("p1").await.unwrap());
+
+    // Redeeming takes the row exactly once, whichever code won.
+    let mut taken = Vec::new();
+    for i in 0..6 {
+        if let Some(c) = store.take_cli_login_code(&format!("h{i}")).await.unwrap() {
+            taken.push((i, c));
+        }
+    }
+    assert_eq!(taken.len(), 1);
+    let (i, c) = &taken[0];
+    assert_eq!(c.id, "p1");
+    assert_eq!(c.port, 65_535);
+    assert_eq!(c.code_challenge, "challenge");
+    assert_eq!(c.credentials_sealed, vec![*i as u8; 3]);
+    assert_eq!(c.expires_at, 65_000);
+    assert!(
+        store
+            .take_cli_login_code(&format!("h{i}"))
+            .await
+            .unwrap()
+            .is_none()
+    );
+
+    // Abandon and purge.
+    store
+        .create_cli_login(&PendingCliLogin {
+            id: "p2".into(),
+            ..pending.clone()
+        })
+        .await
+        .unwrap();
+    assert!(store.delete_pending_cli_login("p2").await.unwrap());
+    for (id, exp) in [("p3", 2_000), ("p4", 9_000)] {
+        store
+            .create_cli_login(&PendingCliLogin {
+                id: id.into(),
+                expires_at: exp,
+                ..pending.clone()
+            })
+            .await
+            .unwrap();
+    }
+    assert_eq!(store.purge_expired_cli_logins(5_000).await.unwrap(), 1);
+    assert!(
+        store
+            .find_pending_cli_login("p4", 5_000)
+            .await
+            .unwrap()
+            .is_some()
+    );
+    assert!(
+        store
+            .find_pending_cli_login("p3", 0)
+            .await
+            .unwrap()
+            .is_none()
+    );
 }

@@ -5,7 +5,8 @@ IMS and RAM SDKs.
 
 Flows covered: IdP-initiated role SSO with one role and with three roles (chooser); SP-initiated
 user SSO (alias page -> IdP login -> console); user SSO for a disabled and for an unknown user
-(error page); a tampered response (error page, no session). A screenshot of each final page is
+(error page); a tampered response (error page, no session); `rambridge login` in browser
+mode (CLI loopback listener + SP-initiated sign-in + chooser -> credentials for the CLI). A screenshot of each final page is
 saved as target/screenshots/<test>.png. A missing browser, driver or IdP FAILS the tests."""
 
 import base64
@@ -354,3 +355,63 @@ def test_tampered_response_shows_the_error_page_and_creates_no_session(env, brow
     events = {e["EventId"]: e for e in audit_events(env, "webpartner")}
     assert events[reference]["Outcome"] == "Failure"
     assert events[reference]["Reason"] == "AuthenticationFail.SAMLAssertion.Invalid.Signature"
+
+
+def test_rambridge_login_browser_mode(env, browser, tmp_path):
+    """`rambridge login` in browser mode (issue 9): the CLI waits on its loopback listener while
+    the browser signs in at the IdP (SP-initiated, signed AuthnRequest) and picks a role in the
+    chooser; the CLI then redeems its one-time code and prints credentials that work."""
+    from selenium.webdriver.common.by import By
+    idp = env["idp"]
+    pairs = [role_pair(env, "webco", "web-admin"), role_pair(env, "webco", "web-readonly")]
+    idp.add_user("devon", "devon@idp.test", [(ROLE_ATTR, pairs), (SESSION_ATTR, ["devon"])])
+    home = tmp_path / "home"
+    home.mkdir()
+    run_env = {**os.environ, "HOME": str(home), "XDG_CACHE_HOME": str(home / ".cache")}
+    cli = subprocess.Popen(
+        [BIN, "login", "--endpoint", env["base"], "--account", "webco", "--provider", "samlify-live",
+         "--role", "web-readonly", "--no-browser", "--output", "json", "--timeout", "120"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=run_env)
+    try:
+        url = None
+        for _ in range(10):
+            line = cli.stderr.readline()
+            if not line:
+                break
+            if line.startswith("http"):
+                url = line.strip()
+                break
+        assert url and "/cli-login/start?" in url, f"no sign-in URL from the CLI (last line {line!r})"
+        browser.get(url)
+        wait_for(browser, "idp-login")
+        assert browser.current_url.startswith(f"{idp.base}/sso?SAMLRequest=")
+        assert "signature verified" in browser.page_source
+        browser.find_element(By.ID, "username").send_keys("devon")
+        browser.find_element(By.ID, "idp-login").click()
+        wait_for(browser, "continue")
+        assert browser.current_url == f"{env['base']}/saml-role/choose"
+        browser.find_element(By.CSS_SELECTOR, "label[for=choice-1]").click()
+        browser.find_element(By.ID, "continue").click()
+        out, err = cli.communicate(timeout=90)
+    finally:
+        if cli.poll() is None:
+            cli.kill()
+    assert cli.returncode == 0, f"rambridge login failed: {err}"
+    # The browser ended on the CLI's own loopback page, never with credentials in a URL.
+    assert browser.current_url.startswith("http://127.0.0.1:")
+    assert "/callback?code=" in browser.current_url
+    shot(browser, "test_rambridge_login_browser_mode")
+    creds = json.loads(out)
+    assert creds["RoleArn"] == env["accounts"]["webco"]["roles"]["web-readonly"]
+    assert creds["AccessKeySecret"] not in browser.current_url
+    sts = StsClient(cfg(env["server"], creds["AccessKeyId"], creds["AccessKeySecret"], creds["SecurityToken"]))
+    who = sts.get_caller_identity().body
+    assert who.arn.endswith(":assumed-role/web-readonly/devon"), who.arn
+    # A second login within the lifetime answers from the cache: no browser, no sign-in URL.
+    again = subprocess.run(
+        [BIN, "login", "--endpoint", env["base"], "--account", "webco", "--provider", "samlify-live",
+         "--role", "web-readonly", "--no-browser", "--output", "json", "--timeout", "5"],
+        capture_output=True, text=True, env=run_env, timeout=60)
+    assert again.returncode == 0, again.stderr
+    assert json.loads(again.stdout)["AccessKeyId"] == creds["AccessKeyId"]
+    assert "/cli-login/start" not in again.stderr
