@@ -34,11 +34,13 @@ macro_rules! on_pool {
 
 mod federation;
 mod oidc;
+mod oidc_sso;
 mod ram;
 mod web;
 
 pub use federation::{AuditEvent, RefreshedMetadata, SamlProvider};
 pub use oidc::OidcProvider;
+pub use oidc_sso::{OidcLoginStateRow, OidcSsoSettingsRow};
 pub use web::{RoleChoiceRow, UserSsoSettingsRow, WebSession};
 
 pub use ram::{

@@ -202,13 +202,25 @@ async fn role_acs(
     .await?;
 
     let relay = form.relay_state.clone().filter(|r| !r.is_empty());
+    offer_roles(state, ctx, &assertion.name_id, relay, choices).await
+}
+
+/// The usable roles of a verified sign-in (SAML or OIDC): one opens the console at once,
+/// several are stored server-side and shown by the chooser.
+pub async fn offer_roles(
+    state: &AppState,
+    ctx: &AuditCtx,
+    subject: &str,
+    relay: Option<String>,
+    choices: Vec<RoleChoice>,
+) -> Result<Response, WebError> {
     if let [one] = choices.as_slice() {
         return finish_role_sign_in(state, &ctx.source_ip, one, relay.as_deref()).await;
     }
     let (value, id_hash) = session::new_secret();
     let now = state.clock.now_ms();
     let pending = Pending {
-        subject: assertion.name_id.clone(),
+        subject: subject.to_string(),
         relay_state: relay,
         choices,
     };

@@ -766,3 +766,5 @@ async fn expired_sessions_and_choices_are_purged() {
         .unwrap();
     assert_eq!(n, 0, "maintain() already removed it");
 }
+
+mod oidc;
