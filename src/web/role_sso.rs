@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 
 use super::error::{AuditCtx, WebError, audit, fail};
 use super::pages::{ChoiceGroup, ChoiceView, ChooserPage, render};
-use super::session::{self, CHOICE_COOKIE, KIND_ROLE, NewSession, RoleCredentials};
+use super::session::{self, CHOICE_COOKIE, KIND_ROLE, NewSession, RoleCredentials, STATE_COOKIE};
 use super::{AcsForm, authn_request, client_ip, csrf, redirect_after_sign_in, see_other};
 use crate::AppState;
 use crate::saml::{ROLE_ATTRIBUTE, SamlError, peek, response, user_sso};
@@ -319,7 +319,7 @@ pub async fn finish_role_sign_in(
         relay_state,
         &cookie,
         lifetime_s,
-        &[CHOICE_COOKIE],
+        &[CHOICE_COOKIE, STATE_COOKIE],
     )
     .await)
 }

@@ -14,7 +14,7 @@ use serde::Deserialize;
 
 use super::error::{AuditCtx, WebError, audit, fail};
 use super::pages::{LoginPage, PasswordPage, render};
-use super::session::{self, KIND_USER, LOGIN_CSRF_COOKIE, NewSession};
+use super::session::{self, KIND_USER, LOGIN_CSRF_COOKIE, NewSession, STATE_COOKIE};
 use super::{AcsForm, authn_request, client_ip, csrf, redirect_after_sign_in, see_other};
 use crate::AppState;
 use crate::ram::Scope;
@@ -161,7 +161,7 @@ pub async fn finish_user_sign_in(
         relay_state,
         &cookie,
         lifetime_s,
-        &[LOGIN_CSRF_COOKIE],
+        &[LOGIN_CSRF_COOKIE, STATE_COOKIE],
     )
     .await)
 }

@@ -223,3 +223,32 @@ def test_oidc_role_sign_in_with_two_roles(env, browser):
                                                        "security-token"))
     who = StsClient(cfg(env["server"], ak, secret, token)).get_caller_identity().body
     assert who.arn == f"acs:ram::{env['oidcroles']['AccountId']}:assumed-role/operator/rolf", who.arn
+
+
+def test_oidc_sign_in_refuses_an_issuer_whose_certificate_does_not_match(env):
+    """A provider registered with another fingerprint: the start page is an error page (no
+    redirect to the OP), audited with the TLS code."""
+    import urllib.error
+    import urllib.request
+    acct = env["server"].create_account("oidcpinned")
+    ims = ImsClient(cfg(env["server"], acct["AccessKeyId"], acct["AccessKeySecret"]))
+    ims.create_oidcprovider(ims_models.CreateOIDCProviderRequest(
+        oidcprovider_name="corp-op", issuer_url=env["op"].issuer, fingerprints="00" * 20,
+        client_ids=CLIENT, issuance_limit_time=1))
+    generic = OpenApiClient(cfg(env["server"], acct["AccessKeyId"], acct["AccessKeySecret"]))
+    call_rpc(generic, "2019-08-15", "SetOIDCSsoSettings", {
+        "Enabled": "true", "OIDCProviderName": "corp-op", "ClientId": CLIENT})
+
+    class NoRedirect(urllib.request.HTTPRedirectHandler):
+        def redirect_request(self, *args, **kwargs):
+            return None
+
+    opener = urllib.request.build_opener(NoRedirect())
+    with pytest.raises(urllib.error.HTTPError) as err:
+        opener.open(f"{env['base']}/oidc/login/oidcpinned", timeout=30)
+    assert err.value.code == 401
+    page = err.value.read().decode()
+    reference = page.split('id="reference">')[1].split("<")[0]
+    events = {e["EventId"]: e for e in audit_events(env, "oidcpinned")}
+    assert events[reference]["Reason"] == "AuthenticationFail.OIDCToken.HttpsUrlInvalid"
+    assert events[reference]["EventName"] == "OidcSSOStart"

@@ -99,7 +99,11 @@ async fn ims_ok(h: &Harness, action: &str, params: &[(&str, &str)]) -> Value {
 
 impl Op {
     async fn start(&self) -> Started {
-        let page = get(&self.h, "/oidc/login/acme", &[]).await;
+        self.start_at("/oidc/login/acme").await
+    }
+
+    async fn start_at(&self, path: &str) -> Started {
+        let page = get(&self.h, path, &[]).await;
         assert_eq!(page.status, StatusCode::SEE_OTHER, "{}", page.body);
         let url = reqwest::Url::parse(page.location()).unwrap();
         assert_eq!(
@@ -213,6 +217,33 @@ async fn user_sign_in_with_pkce_state_and_nonce() {
         o.reasons_of("")
             .await
             .contains(&"OidcSso.State.Invalid".to_string())
+    );
+}
+
+#[tokio::test]
+async fn relay_state_is_kept_server_side_and_checked() {
+    let o = op("user").await;
+    let s = o
+        .start_at("/oidc/login/acme?RelayState=//evil.example/")
+        .await;
+    assert!(
+        !s.query.values().any(|v| v.contains("evil")),
+        "the RelayState is not sent to the issuer"
+    );
+    o.answer(&o.id_token(json!({"nonce": s.param("nonce"), "email": "alice@acme.onaliyun.com"})));
+    let page = o.callback(s.param("state"), Some(&s.cookie)).await;
+    assert_eq!(page.location(), "/console", "{}", page.body);
+    assert!(
+        page.headers
+            .get_all(header::SET_COOKIE)
+            .iter()
+            .any(|c| c.to_str().unwrap().starts_with("rambridge_oidc_state=;")),
+        "the state cookie is cleared"
+    );
+    assert!(
+        o.reasons()
+            .await
+            .contains(&"RelayState.NotAllowed".to_string())
     );
 }
 
