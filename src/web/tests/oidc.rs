@@ -352,6 +352,42 @@ async fn tokens_failing_the_checks_are_refused_with_their_codes() {
             }),
             "AuthenticationFail.OIDCToken.Invalid.Algorithm",
         ),
+        (
+            "HS256 keyed with the public key",
+            Box::new(|s: &Started| {
+                let mut c = claims(
+                    OIDC_ISSUER,
+                    CLIENT,
+                    "user-42",
+                    o.h.state.clock.now_ms() / 1000,
+                );
+                c["nonce"] = json!(s.param("nonce"));
+                c["email"] = json!("alice@acme.onaliyun.com");
+                crate::oidc::test_issuer::hmac_sha256(
+                    &o.key.public_key_der().unwrap(),
+                    "op-key",
+                    &c,
+                )
+            }),
+            "AuthenticationFail.OIDCToken.Invalid.Algorithm",
+        ),
+        (
+            // openidconnect cannot type this answer; the raw token still reaches our checks.
+            "an algorithm nobody knows",
+            Box::new(|s: &Started| {
+                let mut c = claims(
+                    OIDC_ISSUER,
+                    CLIENT,
+                    "user-42",
+                    o.h.state.clock.now_ms() / 1000,
+                );
+                c["nonce"] = json!(s.param("nonce"));
+                o.key
+                    .sign_with_header(&json!({"alg": "XY512", "kid": "op-key"}), &c)
+                    .unwrap()
+            }),
+            "AuthenticationFail.OIDCToken.Invalid.Algorithm",
+        ),
     ];
     for (name, token, want) in &cases {
         let s = o.start().await;
