@@ -558,21 +558,35 @@ async fn settings_actions_validate_and_never_return_the_secret() {
             .unwrap();
     let sealed = stored.client_secret_sealed.unwrap();
     assert!(!String::from_utf8_lossy(&sealed).contains("s3cret-value"));
-    for (params, field) in [
-        (vec![("ClientId", "unregistered")], "ClientId"),
-        (vec![("Mode", "admin")], "Mode"),
-        (vec![("UserClaim", "a b")], "UserClaim"),
-        (vec![("OIDCProviderName", "nope")], "OIDCProvider"),
-        (vec![("Enabled", "maybe")], "Enabled"),
+    for (params, want) in [
+        (
+            vec![("ClientId", "unregistered")],
+            "InvalidParameter.ClientId.Format",
+        ),
+        (vec![("Mode", "admin")], "InvalidParameter.Mode.Format"),
+        (
+            vec![("UserClaim", "a b")],
+            "InvalidParameter.UserClaim.Format",
+        ),
+        (vec![("Scopes", "a\"b")], "InvalidParameter.Scopes.Format"),
+        (
+            vec![("ClientSecret", "a\u{7}b")],
+            "InvalidParameter.ClientSecret.Format",
+        ),
+        (
+            vec![("OIDCProviderName", "nope")],
+            "EntityNotExist.OIDCProvider",
+        ),
+        (
+            vec![("Enabled", "maybe")],
+            "InvalidParameter.Enabled.Format",
+        ),
     ] {
         let (status, body) =
             o.h.call(&o.h.creds(), "2019-08-15", "SetOIDCSsoSettings", &params)
                 .await;
         assert!(status.is_client_error(), "{params:?}: {body}");
-        assert!(
-            code(&body).contains(field) || body.to_string().contains(field),
-            "{body}"
-        );
+        assert_eq!(code(&body), want, "{params:?}: {body}");
     }
     // Nothing changed by the refused calls.
     let again = ims_ok(&o.h, "GetOIDCSsoSettings", &[]).await;
@@ -580,4 +594,21 @@ async fn settings_actions_validate_and_never_return_the_secret() {
     // The password page of the account links to the OIDC sign-in.
     let page = get(&o.h, "/login/acme", &[]).await;
     assert!(page.body.contains("/oidc/login/acme"), "{}", page.body);
+    // Another account: enabling without a provider is refused.
+    let (status, body) =
+        o.h.call(&o.h.creds(), "2019-08-15", "SetOIDCSsoSettings", &[])
+            .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let fresh = Harness::new().await;
+    let (_, body) = fresh
+        .call(
+            &fresh.creds(),
+            "2019-08-15",
+            "SetOIDCSsoSettings",
+            &[("Enabled", "true")],
+        )
+        .await;
+    assert_eq!(code(&body), "InvalidParameter.OIDCProviderName.Required");
+    let page = get(&fresh, "/login/acme", &[]).await;
+    assert!(!page.body.contains("/oidc/login/"), "{}", page.body);
 }
