@@ -178,6 +178,9 @@ actions! {
     Ims "RemoveClientIdFromOIDCProvider" P(Named("oidc-provider", "OIDCProviderName")) => super::oidc::remove_client_id;
     Ims "AddFingerprintToOIDCProvider" P(Named("oidc-provider", "OIDCProviderName")) => super::oidc::add_fingerprint;
     Ims "RemoveFingerprintFromOIDCProvider" P(Named("oidc-provider", "OIDCProviderName")) => super::oidc::remove_fingerprint;
+    // rambridge extension: browser sign-in through OIDC (docs/api.md).
+    Ims "SetOIDCSsoSettings" P(Account) => super::oidc::set_oidc_sso_settings;
+    Ims "GetOIDCSsoSettings" P(Account) => super::oidc::get_oidc_sso_settings;
 
     Ram "CreateUser" P(User("UserName")) => ram::create_user;
     Ram "GetUser" P(User("UserName")) => ram::get_user;

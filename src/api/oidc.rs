@@ -10,6 +10,7 @@ use super::sts::{audit, credentials_body};
 use crate::clock::format_iso8601;
 use crate::oidc::Verified;
 use crate::oidc::providers::{self, NewProvider, ProviderArn, provider_arn};
+use crate::oidc::sso;
 use crate::oidc::token::MAX_TOKEN_CHARS;
 use crate::ram::{RamError, Scope, validate};
 use crate::store::OidcProvider;
@@ -244,4 +245,49 @@ fn token_info(v: &Verified) -> Value {
         "IssuanceTime": format_iso8601(t.issued_at),
         "VerificationInfo": v.verification_info(),
     })
+}
+
+// ---- browser sign-in through OIDC (rambridge extension, docs/api.md) -------------------------
+
+/// The `OIDCSsoSettings` object; the client secret is never returned, only whether one is set.
+fn oidc_sso_json(s: &crate::store::OidcSsoSettingsRow) -> Value {
+    json!({
+        "Enabled": s.enabled,
+        "OIDCProviderName": s.provider_name,
+        "ClientId": s.client_id,
+        "ClientSecretSet": s.client_secret_sealed.is_some(),
+        "Scopes": s.scopes,
+        "Mode": s.mode,
+        "UserClaim": s.user_claim,
+        "RoleClaim": s.role_claim,
+        "LoginWithDomain": s.login_with_domain,
+    })
+}
+
+/// `SetOIDCSsoSettings` (`ram:SetOIDCSsoSettings`).
+pub async fn set_oidc_sso_settings(ctx: &ActionContext<'_>) -> Reply {
+    let p = ctx.params;
+    let changes = sso::OidcSsoChanges {
+        enabled: p.get("Enabled"),
+        provider_name: p.get("OIDCProviderName"),
+        client_id: p.get("ClientId"),
+        client_secret: p.get("ClientSecret"),
+        scopes: p.get("Scopes"),
+        mode: p.get("Mode"),
+        user_claim: p.get("UserClaim"),
+        role_claim: p.get("RoleClaim"),
+        login_with_domain: p.get("LoginWithDomain"),
+    };
+    let saved = sso::set(&scope(ctx)?, &changes).await.map_err(ram(ctx))?;
+    let mut m = Map::new();
+    m.insert("OIDCSsoSettings".into(), oidc_sso_json(&saved));
+    Ok(m)
+}
+
+/// `GetOIDCSsoSettings` (`ram:GetOIDCSsoSettings`).
+pub async fn get_oidc_sso_settings(ctx: &ActionContext<'_>) -> Reply {
+    let got = sso::get(&scope(ctx)?).await.map_err(ram(ctx))?;
+    let mut m = Map::new();
+    m.insert("OIDCSsoSettings".into(), oidc_sso_json(&got));
+    Ok(m)
 }

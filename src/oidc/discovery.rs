@@ -32,6 +32,8 @@ pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 pub const TOTAL_TIMEOUT: Duration = Duration::from_secs(10);
 /// Largest discovery document accepted.
 pub const MAX_DISCOVERY_BYTES: usize = 128 * 1024;
+/// Largest token endpoint answer accepted.
+pub const MAX_ENDPOINT_BYTES: usize = 256 * 1024;
 
 /// The discovery document members rambridge uses.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
@@ -232,6 +234,54 @@ impl PinnedClient {
         fail(text)
     }
 
+    /// Sends `request` (the token endpoint's POST) and returns the answer whatever its status
+    /// (OAuth errors come as 400 with a JSON body), at most [`MAX_ENDPOINT_BYTES`].
+    pub async fn send(
+        &self,
+        request: http::Request<Vec<u8>>,
+    ) -> Result<http::Response<Vec<u8>>, OidcError> {
+        let url = request.uri().to_string();
+        let fail = |why: String| OidcError::Discovery(format!("token endpoint {url}: {why}"));
+        let parsed = Url::parse(&url).map_err(|e| fail(format!("not a URL ({e})")))?;
+        if parsed.scheme() != "https" {
+            return Err(fail("only https:// is used".into()));
+        }
+        if !self.allow_private_addresses
+            && let Err(RefreshError::NonPublicAddress(ip)) = check_literal_host(&parsed)
+        {
+            return Err(fail(self.private_hint(format!(
+                "{ip} is not a public address; only public addresses are reached"
+            ))));
+        }
+        let (parts, body) = request.into_parts();
+        let mut response = self
+            .http
+            .request(parts.method, parsed)
+            .headers(parts.headers)
+            .body(body)
+            .send()
+            .await
+            .map_err(|e| self.transport(&fail, e))?;
+        let mut answer = http::Response::builder().status(response.status());
+        for (name, value) in response.headers() {
+            answer = answer.header(name, value);
+        }
+        let mut body = Vec::new();
+        while let Some(chunk) = response
+            .chunk()
+            .await
+            .map_err(|e| self.transport(&fail, e))?
+        {
+            if body.len().saturating_add(chunk.len()) > MAX_ENDPOINT_BYTES {
+                return Err(fail(format!(
+                    "the answer is larger than {MAX_ENDPOINT_BYTES} bytes"
+                )));
+            }
+            body.extend_from_slice(&chunk);
+        }
+        answer.body(body).map_err(|e| fail(e.to_string()))
+    }
+
     /// Discovery, then the JWKS.
     pub async fn issuer_keys(&self, issuer: &str) -> Result<IssuerKeys, OidcError> {
         let url = discovery_url(issuer);
@@ -252,5 +302,13 @@ impl PinnedClient {
 impl FetchKeys for HttpsFetcher {
     fn fetch<'a>(&'a self, source: &'a KeySource) -> BoxFuture<'a, Result<IssuerKeys, OidcError>> {
         Box::pin(async move { self.client(source)?.issuer_keys(&source.issuer_url).await })
+    }
+
+    fn send<'a>(
+        &'a self,
+        source: &'a KeySource,
+        request: http::Request<Vec<u8>>,
+    ) -> BoxFuture<'a, Result<http::Response<Vec<u8>>, OidcError>> {
+        Box::pin(async move { self.client(source)?.send(request).await })
     }
 }

@@ -262,6 +262,21 @@ pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 pub trait FetchKeys: Send + Sync {
     /// Discovery, then the JWKS it names.
     fn fetch<'a>(&'a self, source: &'a KeySource) -> BoxFuture<'a, Result<IssuerKeys, OidcError>>;
+
+    /// Sends one request to an endpoint of the issuer (the browser sign-in's token endpoint),
+    /// over the same pinned channel as discovery. Sources without endpoints refuse.
+    fn send<'a>(
+        &'a self,
+        source: &'a KeySource,
+        request: http::Request<Vec<u8>>,
+    ) -> BoxFuture<'a, Result<http::Response<Vec<u8>>, OidcError>> {
+        let _ = (source, request);
+        Box::pin(async {
+            Err(OidcError::Discovery(
+                "this key source cannot reach the issuer's endpoints".into(),
+            ))
+        })
+    }
 }
 
 /// Cache timing.
@@ -324,6 +339,11 @@ impl std::fmt::Debug for KeyCache {
 }
 
 impl KeyCache {
+    /// The fetcher (also reaches the issuer's other endpoints).
+    pub fn fetcher(&self) -> &dyn FetchKeys {
+        self.fetcher.as_ref()
+    }
+
     /// A cache loading keys through `fetcher`.
     pub fn new(fetcher: Arc<dyn FetchKeys>, policy: CachePolicy) -> KeyCache {
         KeyCache {

@@ -16,6 +16,7 @@ pub mod discovery;
 pub mod error;
 pub mod jwks;
 pub mod providers;
+pub mod sso;
 pub mod test_issuer;
 pub mod tls;
 pub mod token;
@@ -116,6 +117,17 @@ impl OidcVerifier {
             providers::provider_arn(&provider.account_id, &provider.name),
             source,
         )
+    }
+
+    /// Sends `request` to one of `provider`'s endpoints over its pinned channel (the browser
+    /// sign-in's code exchange).
+    pub async fn send(
+        &self,
+        provider: &OidcProvider,
+        request: http::Request<Vec<u8>>,
+    ) -> Result<http::Response<Vec<u8>>, OidcError> {
+        let (_, source) = Self::source(provider);
+        self.cache.fetcher().send(&source, request).await
     }
 
     /// Verifies `token` as issued by `provider` for one of its ClientIds; `nonce` is the

@@ -220,6 +220,8 @@ pub fn with_payload(token: &str, claims: &Value) -> String {
 pub struct StaticKeys {
     keys: std::sync::Mutex<super::jwks::JwkSet>,
     fetches: std::sync::atomic::AtomicUsize,
+    token_answer: std::sync::Mutex<Option<(u16, String)>>,
+    token_requests: std::sync::Mutex<Vec<String>>,
 }
 
 impl StaticKeys {
@@ -239,6 +241,21 @@ impl StaticKeys {
             *k = set;
         }
         Ok(())
+    }
+
+    /// What the token endpoint (`<issuer>/token`) answers from now on: status and JSON body.
+    pub fn set_token_answer(&self, status: u16, body: &str) {
+        if let Ok(mut a) = self.token_answer.lock() {
+            *a = Some((status, body.to_string()));
+        }
+    }
+
+    /// The form bodies the token endpoint received, oldest first.
+    pub fn token_requests(&self) -> Vec<String> {
+        self.token_requests
+            .lock()
+            .map(|r| r.clone())
+            .unwrap_or_default()
     }
 
     /// Fetches so far.
@@ -264,12 +281,46 @@ impl super::jwks::FetchKeys for StaticKeys {
                 metadata: super::discovery::ProviderMetadata {
                     issuer: source.issuer_url.clone(),
                     jwks_uri: format!("{}/jwks", source.issuer_url.trim_end_matches('/')),
-                    authorization_endpoint: None,
-                    token_endpoint: None,
+                    authorization_endpoint: Some(format!(
+                        "{}/auth",
+                        source.issuer_url.trim_end_matches('/')
+                    )),
+                    token_endpoint: Some(format!(
+                        "{}/token",
+                        source.issuer_url.trim_end_matches('/')
+                    )),
                 },
                 keys,
                 channel: "static test keys".into(),
             })
+        })
+    }
+
+    fn send<'a>(
+        &'a self,
+        source: &'a super::KeySource,
+        request: http::Request<Vec<u8>>,
+    ) -> super::jwks::BoxFuture<'a, Result<http::Response<Vec<u8>>, super::OidcError>> {
+        Box::pin(async move {
+            let fail = |m: String| super::OidcError::Discovery(m);
+            let expected = format!("{}/token", source.issuer_url.trim_end_matches('/'));
+            if request.uri().to_string() != expected {
+                return Err(fail(format!("no endpoint {}", request.uri())));
+            }
+            if let Ok(mut r) = self.token_requests.lock() {
+                r.push(String::from_utf8_lossy(request.body()).into_owned());
+            }
+            let (status, body) = self
+                .token_answer
+                .lock()
+                .ok()
+                .and_then(|a| a.clone())
+                .ok_or_else(|| fail("the test token endpoint has no answer set".into()))?;
+            http::Response::builder()
+                .status(status)
+                .header("content-type", "application/json")
+                .body(body.into_bytes())
+                .map_err(|e| fail(e.to_string()))
         })
     }
 }

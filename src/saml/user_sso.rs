@@ -49,12 +49,30 @@ pub fn user_name_for(
     suffix: &str,
     settings: &UserSsoSettingsRow,
 ) -> Result<String, NameIdError> {
-    let name = if settings.sso_login_with_domain {
+    user_name_under(
+        name_id,
+        account,
+        suffix,
+        settings.sso_login_with_domain,
+        &settings.auxiliary_domain,
+    )
+}
+
+/// The user name a principal name stands for: `<user>@<default or auxiliary domain>` when
+/// `with_domain`, else the bare `<user>` (also the rule of the OIDC sign-in's user claim).
+pub fn user_name_under(
+    name_id: &str,
+    account: &Account,
+    suffix: &str,
+    with_domain: bool,
+    auxiliary_domain: &str,
+) -> Result<String, NameIdError> {
+    let name = if with_domain {
         let (user, domain) = name_id
             .rsplit_once('@')
             .ok_or_else(|| NameIdError::Form(name_id.into()))?;
         let default = default_domain(&account.alias, suffix);
-        let aux = settings.auxiliary_domain.as_str();
+        let aux = auxiliary_domain;
         let ok = domain.eq_ignore_ascii_case(&default)
             || (!aux.is_empty() && domain.eq_ignore_ascii_case(aux));
         if !ok {
@@ -87,7 +105,27 @@ pub async fn map_name_id(
     suffix: &str,
     settings: &UserSsoSettingsRow,
 ) -> Result<Result<User, NameIdError>, StoreError> {
-    let name = match user_name_for(name_id, account, suffix, settings) {
+    map_principal(
+        store,
+        name_id,
+        account,
+        suffix,
+        settings.sso_login_with_domain,
+        &settings.auxiliary_domain,
+    )
+    .await
+}
+
+/// The enabled RAM user of `account` a verified principal name maps to ([`user_name_under`]).
+pub async fn map_principal(
+    store: &Store,
+    name_id: &str,
+    account: &Account,
+    suffix: &str,
+    with_domain: bool,
+    auxiliary_domain: &str,
+) -> Result<Result<User, NameIdError>, StoreError> {
+    let name = match user_name_under(name_id, account, suffix, with_domain, auxiliary_domain) {
         Ok(n) => n,
         Err(e) => return Ok(Err(e)),
     };

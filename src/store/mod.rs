@@ -35,12 +35,14 @@ macro_rules! on_pool {
 mod cli_login;
 mod federation;
 mod oidc;
+mod oidc_sso;
 mod ram;
 mod web;
 
 pub use cli_login::{CompletedCliLogin, PendingCliLogin};
 pub use federation::{AuditEvent, RefreshedMetadata, SamlProvider};
 pub use oidc::OidcProvider;
+pub use oidc_sso::{OidcLoginStateRow, OidcSsoSettingsRow};
 pub use web::{RoleChoiceRow, UserSsoSettingsRow, WebSession};
 
 pub use ram::{

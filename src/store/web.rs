@@ -225,14 +225,16 @@ impl Store {
         }))
     }
 
-    /// Deletes expired console sessions and role choices.
+    /// Deletes expired console sessions, role choices and pending OIDC sign-ins.
     pub async fn purge_expired_web(&self, now_ms: i64) -> Result<u64, StoreError> {
         let n = on_pool!(self, pool => {
             let a = sqlx::query("DELETE FROM web_sessions WHERE expires_at <= $1")
                 .bind(now_ms).execute(pool).await?.rows_affected();
             let b = sqlx::query("DELETE FROM web_role_choices WHERE expires_at <= $1")
                 .bind(now_ms).execute(pool).await?.rows_affected();
-            a + b
+            let c = sqlx::query("DELETE FROM oidc_login_states WHERE expires_at <= $1")
+                .bind(now_ms).execute(pool).await?.rows_affected();
+            a + b + c
         });
         Ok(n)
     }

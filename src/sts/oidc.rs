@@ -12,9 +12,9 @@ use super::{Minted, SessionSpec, StsError, check_session_name, check_session_pol
 use crate::clock::Clock;
 use crate::crypto::Keyring;
 use crate::oidc::providers::ProviderArn;
-use crate::oidc::{OidcError, OidcVerifier, Verified};
+use crate::oidc::{OidcError, OidcVerifier, Verified, VerifiedIdToken};
 use crate::policy::{self, Context, DocumentKind, MAX_TRUST_POLICY_CHARS, PrincipalRef, Request};
-use crate::store::Store;
+use crate::store::{Role, Store};
 
 /// `AssumeRoleWithOIDC` input.
 #[derive(Debug, Clone)]
@@ -107,37 +107,8 @@ pub async fn assume_role_with_oidc(
         .ok_or_else(|| StsError::RoleNotFound(input.role_arn.into()))?;
     let duration_s = super::duration(input.duration, &role, false)?;
 
-    // Trust: the provider as Federated principal; the verified claims as condition keys
-    // (oidc:aud carries the audiences that are registered ClientIds).
     let role_arn = format!("acs:ram::{}:role/{}", role.account_id, role.name);
-    let trusted = match policy::parse(
-        &role.trust_policy,
-        DocumentKind::Trust,
-        MAX_TRUST_POLICY_CHARS,
-    ) {
-        Ok(doc) => {
-            let ctx = Context::new()
-                .with_current_time(clock.now())
-                .with("oidc:iss", token.issuer.as_str())
-                .with_many("oidc:aud", token.client_ids.iter().map(String::as_str))
-                .with("oidc:sub", token.subject.as_str());
-            let principals = [PrincipalRef::Federated(input.provider_arn)];
-            policy::evaluate(
-                &[&doc],
-                &Request {
-                    action: "sts:AssumeRole",
-                    resource: &role_arn,
-                    context: &ctx,
-                    principals: &principals,
-                },
-            )
-            .is_allowed()
-        }
-        Err(e) => {
-            tracing::error!(role = %role_arn, error = %e, "stored trust policy does not parse");
-            false
-        }
-    };
+    let trusted = trusts_token(&role, input.provider_arn, token, clock);
     if !trusted {
         return Err(StsError::NotTrusted {
             role: role_arn,
@@ -160,4 +131,45 @@ pub async fn assume_role_with_oidc(
         },
     )?;
     Ok(OidcSession { minted, verified })
+}
+
+/// Whether `role`'s trust policy allows `provider_arn` as Federated principal for this verified
+/// token, with `oidc:iss`, `oidc:aud` (the audiences that are registered ClientIds) and
+/// `oidc:sub` as condition keys. `AssumeRoleWithOIDC` and the browser sign-in through OIDC
+/// (`web::oidc_sso`) both decide through this function.
+pub fn trusts_token(
+    role: &Role,
+    provider_arn: &str,
+    token: &VerifiedIdToken,
+    clock: &dyn Clock,
+) -> bool {
+    let role_arn = format!("acs:ram::{}:role/{}", role.account_id, role.name);
+    match policy::parse(
+        &role.trust_policy,
+        DocumentKind::Trust,
+        MAX_TRUST_POLICY_CHARS,
+    ) {
+        Ok(doc) => {
+            let ctx = Context::new()
+                .with_current_time(clock.now())
+                .with("oidc:iss", token.issuer.as_str())
+                .with_many("oidc:aud", token.client_ids.iter().map(String::as_str))
+                .with("oidc:sub", token.subject.as_str());
+            let principals = [PrincipalRef::Federated(provider_arn)];
+            policy::evaluate(
+                &[&doc],
+                &Request {
+                    action: "sts:AssumeRole",
+                    resource: &role_arn,
+                    context: &ctx,
+                    principals: &principals,
+                },
+            )
+            .is_allowed()
+        }
+        Err(e) => {
+            tracing::error!(role = %role_arn, error = %e, "stored trust policy does not parse");
+            false
+        }
+    }
 }

@@ -6,8 +6,10 @@
 use axum::http::StatusCode;
 use axum::response::Response;
 
+use super::oidc_sso::OidcSsoError;
 use super::pages::{ErrorPage, render};
 use crate::AppState;
+use crate::oidc::OidcError;
 use crate::saml::SamlError;
 use crate::saml::user_sso::NameIdError;
 use crate::store::{AuditEvent, StoreError};
@@ -23,6 +25,9 @@ pub enum WebError {
     /// The verified NameID maps to no enabled user.
     #[error(transparent)]
     NameId(#[from] NameIdError),
+    /// The browser sign-in through OIDC failed (state, code exchange, ID token, mapping).
+    #[error(transparent)]
+    Oidc(#[from] super::oidc_sso::OidcSsoError),
     /// A form field is missing or malformed.
     #[error("the request is missing {0}")]
     MissingField(&'static str),
@@ -103,6 +108,55 @@ fn saml_title(e: &SamlError) -> (&'static str, &'static str) {
     }
 }
 
+fn oidc_title(e: &OidcSsoError) -> (&'static str, &'static str) {
+    match e {
+        OidcSsoError::NotEnabled => (
+            "Sign-in through OpenID Connect is not enabled",
+            "The account's administrator has not turned on sign-in through an OpenID Connect provider.",
+        ),
+        OidcSsoError::MissingState | OidcSsoError::StateInvalid => (
+            "This sign-in was not started here, or it expired",
+            "Each sign-in can be completed once, in the browser that started it, within a few minutes. Start a new sign-in.",
+        ),
+        OidcSsoError::Provider { .. } => (
+            "Your identity provider did not sign you in",
+            "The identity provider answered with an error (for example, consent was denied). Start a new sign-in.",
+        ),
+        OidcSsoError::ProviderGone(_) | OidcSsoError::NoEndpoint(_) => (
+            "The identity provider is not set up correctly",
+            "The account's OpenID Connect provider is missing or incomplete. Your administrator needs to check the OIDC sign-in settings.",
+        ),
+        OidcSsoError::Exchange(_) | OidcSsoError::NoIdToken => (
+            "The identity provider did not confirm the sign-in",
+            "Exchanging the sign-in code with the identity provider failed. Start a new sign-in; if it keeps happening, your administrator can find the reason in the audit log.",
+        ),
+        OidcSsoError::MissingClaim(_) => (
+            "Your identity provider did not send your user name",
+            "The ID token lacks the claim this account maps to RAM users. Your administrator needs to check the claim configured at the identity provider and in rambridge.",
+        ),
+        OidcSsoError::NoRole(_) => (
+            "No role can be used",
+            "The identity provider did not send a role of this account. Your administrator needs to check the role claim.",
+        ),
+        OidcSsoError::Token(OidcError::Expired { .. } | OidcError::NotYetValid { .. }) => (
+            "This sign-in has expired",
+            "The identity provider's ID token is outside its validity period. Sign in again; if it keeps happening, the clocks of the two services may differ.",
+        ),
+        OidcSsoError::Token(OidcError::Nonce) => (
+            "This sign-in does not match a request from this site",
+            "The ID token was not issued for the sign-in this browser started. Start a new sign-in.",
+        ),
+        OidcSsoError::Token(OidcError::Issuer { .. }) => (
+            "Unknown identity provider",
+            "The ID token comes from an issuer this account is not configured to trust.",
+        ),
+        OidcSsoError::Token(_) => (
+            "The ID token failed its checks",
+            "The identity provider's ID token could not be accepted. Your administrator can find the reason in the audit log under the reference below.",
+        ),
+    }
+}
+
 impl WebError {
     /// The stable reason code written to the audit log.
     pub fn code(&self) -> String {
@@ -127,6 +181,7 @@ impl WebError {
             WebError::NameId(NameIdError::UnknownUser(_)) => "EntityNotExist.User".into(),
             WebError::NameId(NameIdError::Disabled(_)) => "User.Disabled".into(),
             WebError::NameId(_) => "AuthenticationFail.SAMLAssertion.Invalid.NameID".into(),
+            WebError::Oidc(e) => e.code().into(),
             WebError::MissingField(_) => "MissingParameter".into(),
             WebError::UnknownAccount(_) => "EntityNotExist.Account".into(),
             WebError::UnknownAudience(_) => {
@@ -153,6 +208,10 @@ impl WebError {
             WebError::Throttled => StatusCode::TOO_MANY_REQUESTS,
             WebError::UnknownAccount(_) | WebError::NotSignedIn => StatusCode::NOT_FOUND,
             WebError::MissingField(_) | WebError::BadChoice => StatusCode::BAD_REQUEST,
+            WebError::Oidc(OidcSsoError::MissingState | OidcSsoError::StateInvalid) => {
+                StatusCode::BAD_REQUEST
+            }
+            WebError::Oidc(OidcSsoError::NotEnabled) => StatusCode::NOT_FOUND,
             WebError::PasswordDisabled => StatusCode::FORBIDDEN,
             WebError::Csrf => StatusCode::FORBIDDEN,
             _ => StatusCode::UNAUTHORIZED,
@@ -192,6 +251,7 @@ impl WebError {
                 "Your user name is not accepted by this account",
                 "The identity provider sent a user name that is not under this account's domain.",
             ),
+            WebError::Oidc(e) => oidc_title(e),
             WebError::MissingField(_) => (
                 "Incomplete request",
                 "A required field was missing. Start the sign-in again.",

@@ -1,14 +1,15 @@
 //! Browser-facing endpoints (DESIGN.md `web/`, docs/browser-sso.md): SP metadata, role-based
 //! SSO with the role chooser ([`role_sso`]), user-based SSO and the sign-in pages
 //! ([`user_sso`]), the console ([`console`]), on server-side sessions ([`session`]) with CSRF
-//! tokens ([`csrf`]); failures are pages with an audit reference ([`error`]); the server side
-//! of `rambridge login` ([`cli_login`]).
+//! tokens ([`csrf`]); sign-in through OIDC ([`oidc_sso`]); failures are pages with an audit
+//! reference ([`error`]); the server side of `rambridge login` ([`cli_login`]).
 
 pub mod authn_request;
 pub mod cli_login;
 pub mod console;
 pub mod csrf;
 pub mod error;
+pub mod oidc_sso;
 pub mod pages;
 pub mod relay;
 pub mod role_sso;
@@ -50,6 +51,8 @@ pub fn router(state: AppState) -> Router {
             "/login/{alias}",
             get(user_sso::account_login).post(user_sso::password_login),
         )
+        .route("/oidc/login/{alias}", get(oidc_sso::start))
+        .route("/oidc/callback", get(oidc_sso::callback))
         .route("/console", get(console::console))
         .route("/logout", axum::routing::post(console::logout))
         .merge(cli_login::routes())

@@ -86,6 +86,8 @@ pub struct PasswordPage<'a> {
     pub user_name: &'a str,
     /// Error shown above the form (empty for none).
     pub message: &'a str,
+    /// Whether the account offers sign-in through OIDC (`/oidc/login/<alias>`).
+    pub oidc: bool,
 }
 
 /// One role in the chooser.

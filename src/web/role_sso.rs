@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 
 use super::error::{AuditCtx, WebError, audit, fail};
 use super::pages::{ChoiceGroup, ChoiceView, ChooserPage, render};
-use super::session::{self, CHOICE_COOKIE, KIND_ROLE, NewSession, RoleCredentials};
+use super::session::{self, CHOICE_COOKIE, KIND_ROLE, NewSession, RoleCredentials, STATE_COOKIE};
 use super::{AcsForm, authn_request, client_ip, csrf, redirect_after_sign_in, see_other};
 use crate::AppState;
 use crate::saml::{ROLE_ATTRIBUTE, SamlError, peek, response, user_sso};
@@ -202,13 +202,25 @@ async fn role_acs(
     .await?;
 
     let relay = form.relay_state.clone().filter(|r| !r.is_empty());
+    offer_roles(state, ctx, &assertion.name_id, relay, choices).await
+}
+
+/// The usable roles of a verified sign-in (SAML or OIDC): one opens the console at once,
+/// several are stored server-side and shown by the chooser.
+pub async fn offer_roles(
+    state: &AppState,
+    ctx: &AuditCtx,
+    subject: &str,
+    relay: Option<String>,
+    choices: Vec<RoleChoice>,
+) -> Result<Response, WebError> {
     if let [one] = choices.as_slice() {
         return finish_role_sign_in(state, &ctx.source_ip, one, relay.as_deref()).await;
     }
     let (value, id_hash) = session::new_secret();
     let now = state.clock.now_ms();
     let pending = Pending {
-        subject: assertion.name_id.clone(),
+        subject: subject.to_string(),
         relay_state: relay,
         choices,
     };
@@ -307,7 +319,7 @@ pub async fn finish_role_sign_in(
         relay_state,
         &cookie,
         lifetime_s,
-        &[CHOICE_COOKIE],
+        &[CHOICE_COOKIE, STATE_COOKIE],
     )
     .await)
 }

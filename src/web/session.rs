@@ -16,6 +16,8 @@ pub const SESSION_COOKIE: &str = "rambridge_session";
 pub const CHOICE_COOKIE: &str = "rambridge_role_choice";
 /// Pre-session CSRF cookie of the password form.
 pub const LOGIN_CSRF_COOKIE: &str = "rambridge_login_csrf";
+/// Cookie binding a started OIDC sign-in to the browser (its `state` value).
+pub const STATE_COOKIE: &str = "rambridge_oidc_state";
 
 /// `user` sessions: a RAM user signed in (SSO or password).
 pub const KIND_USER: &str = "user";

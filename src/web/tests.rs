@@ -847,3 +847,5 @@ async fn cli_login_continues_from_the_role_sign_in_to_the_loopback_code() {
         refused.location()
     );
 }
+
+mod oidc;

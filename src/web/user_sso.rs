@@ -14,7 +14,7 @@ use serde::Deserialize;
 
 use super::error::{AuditCtx, WebError, audit, fail};
 use super::pages::{LoginPage, PasswordPage, render};
-use super::session::{self, KIND_USER, LOGIN_CSRF_COOKIE, NewSession};
+use super::session::{self, KIND_USER, LOGIN_CSRF_COOKIE, NewSession, STATE_COOKIE};
 use super::{AcsForm, authn_request, client_ip, csrf, redirect_after_sign_in, see_other};
 use crate::AppState;
 use crate::ram::Scope;
@@ -127,7 +127,7 @@ async fn user_acs(
 }
 
 /// Opens a user console session and redirects (RelayState target or the console).
-async fn finish_user_sign_in(
+pub async fn finish_user_sign_in(
     state: &AppState,
     ctx: &AuditCtx,
     account: &Account,
@@ -161,7 +161,7 @@ async fn finish_user_sign_in(
         relay_state,
         &cookie,
         lifetime_s,
-        &[LOGIN_CSRF_COOKIE],
+        &[LOGIN_CSRF_COOKIE, STATE_COOKIE],
     )
     .await)
 }
@@ -231,13 +231,18 @@ pub async fn account_login(
                 .await?;
                 Ok(see_other(&location, &[]))
             }
-            None => Ok(password_form(
-                &state,
-                &account.alias,
-                "",
-                "",
-                StatusCode::OK,
-            )),
+            None => {
+                let oidc = state
+                    .store
+                    .find_oidc_sso_settings(&account.id)
+                    .await?
+                    .is_some_and(|o| o.enabled);
+                Ok(if oidc {
+                    password_form_with_oidc(&state, &account.alias)
+                } else {
+                    password_form(&state, &account.alias, "", "", StatusCode::OK)
+                })
+            }
         }
     }
     .await;
@@ -254,6 +259,22 @@ fn password_form(
     message: &str,
     status: StatusCode,
 ) -> Response {
+    password_page(state, alias, user_name, message, status, false)
+}
+
+/// The password form with the link to the account's OIDC sign-in.
+fn password_form_with_oidc(state: &AppState, alias: &str) -> Response {
+    password_page(state, alias, "", "", StatusCode::OK, true)
+}
+
+fn password_page(
+    state: &AppState,
+    alias: &str,
+    user_name: &str,
+    message: &str,
+    status: StatusCode,
+    oidc: bool,
+) -> Response {
     let token = csrf::token();
     let mut r = render(
         status,
@@ -262,6 +283,7 @@ fn password_form(
             csrf: &token,
             user_name,
             message,
+            oidc,
         },
     );
     r.headers_mut().append(

@@ -100,6 +100,7 @@ contract!(
     oidc_providers_round_trip,
     web_sessions_choices_sso_settings_and_audit_pages,
     cli_logins_complete_once_and_redeem_once,
+    oidc_sso_settings_and_login_states,
 );
 
 fn account(id: &str, alias: &str) -> Account {
@@ -506,6 +507,73 @@ async fn saml_metadata_refresh_state(store: Store) {
         }
     }
     assert_eq!(won, 1);
+}
+
+async fn oidc_sso_settings_and_login_states(store: Store) {
+    use rambridge::store::{OidcLoginStateRow, OidcSsoSettingsRow};
+    const ACCOUNT: &str = "1000000000000001";
+    store
+        .create_account(&account(ACCOUNT, "acme"), &key("LTAIa", ACCOUNT))
+        .await
+        .unwrap();
+    // Settings: absent, inserted (sealed bytes round-trip), replaced (secret cleared).
+    assert_eq!(store.find_oidc_sso_settings(ACCOUNT).await.unwrap(), None);
+    let mut settings = OidcSsoSettingsRow {
+        account_id: ACCOUNT.into(),
+        enabled: true,
+        provider_name: "corp".into(),
+        client_id: "web".into(),
+        client_secret_sealed: Some(vec![1, 0, 255, 7]),
+        scopes: "openid email".into(),
+        mode: "role".into(),
+        user_claim: "upn".into(),
+        role_claim: "roles".into(),
+        login_with_domain: false,
+        updated_at: 1_000,
+    };
+    store.put_oidc_sso_settings(&settings).await.unwrap();
+    assert_eq!(
+        store.find_oidc_sso_settings(ACCOUNT).await.unwrap(),
+        Some(settings.clone())
+    );
+    settings.client_secret_sealed = None;
+    settings.mode = "user".into();
+    store.put_oidc_sso_settings(&settings).await.unwrap();
+    assert_eq!(
+        store.find_oidc_sso_settings(ACCOUNT).await.unwrap(),
+        Some(settings)
+    );
+    // Pending sign-ins: taken once, never after expiry, purged with the web rows.
+    let state = |h: &str, exp: i64| OidcLoginStateRow {
+        state_hash: h.into(),
+        account_id: ACCOUNT.into(),
+        nonce: "n".into(),
+        pkce_verifier: "v".into(),
+        relay_state: String::new(),
+        created_at: 1_000,
+        expires_at: exp,
+        source_ip: "::1".into(),
+    };
+    for (h, exp) in [("s1", 9_000), ("s2", 2_000), ("s3", 4_000)] {
+        store.create_oidc_login_state(&state(h, exp)).await.unwrap();
+    }
+    assert_eq!(
+        store.take_oidc_login_state("s1", 3_000).await.unwrap(),
+        Some(state("s1", 9_000))
+    );
+    assert_eq!(
+        store.take_oidc_login_state("s1", 3_000).await.unwrap(),
+        None
+    );
+    assert_eq!(
+        store.take_oidc_login_state("s2", 3_000).await.unwrap(),
+        None
+    );
+    assert_eq!(store.purge_expired_web(5_000).await.unwrap(), 2);
+    assert_eq!(
+        store.take_oidc_login_state("s3", 3_000).await.unwrap(),
+        None
+    );
 }
 
 async fn web_sessions_choices_sso_settings_and_audit_pages(store: Store) {

@@ -89,19 +89,22 @@ def self_signed_cert(directory):
 class OpenIdProvider:
     """`node op.mjs`: oidc-provider on https://127.0.0.1:<random port>."""
 
-    def __init__(self, directory):
+    def __init__(self, directory, clients=None, **options):
+        """`clients`: oidc-provider client metadata (default: the CLIENTS of this file);
+        `options`: more op.mjs input (scopeClaims, accountClaims, claimsInIdToken)."""
         if shutil.which("node") is None:
             pytest.fail("node is not installed: apt-get install -y nodejs npm && npm ci --prefix tests/sdk/oidc")
         if not os.path.isdir(os.path.join(OP_DIR, "node_modules", "oidc-provider")):
             pytest.fail("oidc-provider is not installed: npm ci --prefix tests/sdk/oidc")
         self.cert, key, self.fingerprint = self_signed_cert(directory)
-        clients = [{"client_id": cid, "client_secret": f"secret-of-{cid}", "redirect_uris": [REDIRECT],
-                    "grant_types": ["authorization_code"], "response_types": ["code"],
-                    "id_token_signed_response_alg": alg} for cid, alg in CLIENTS.items()]
+        if clients is None:
+            clients = [{"client_id": cid, "client_secret": f"secret-of-{cid}", "redirect_uris": [REDIRECT],
+                        "grant_types": ["authorization_code"], "response_types": ["code"],
+                        "id_token_signed_response_alg": alg} for cid, alg in CLIENTS.items()]
         self.log = open(os.path.join(directory, "op.log"), "wb")
         self.proc = subprocess.Popen(["node", OP_SCRIPT], cwd=OP_DIR, stdin=subprocess.PIPE,
                                      stdout=subprocess.PIPE, stderr=self.log, text=True)
-        self.proc.stdin.write(json.dumps({"cert": self.cert, "key": key, "clients": clients}))
+        self.proc.stdin.write(json.dumps({"cert": self.cert, "key": key, "clients": clients, **options}))
         self.proc.stdin.close()
         line = self.proc.stdout.readline()
         assert line, f"op.mjs exited; see {self.log.name}"

@@ -1,7 +1,11 @@
 // A real, certified OpenID Provider for tests/sdk/test_oidc.py: the npm `oidc-provider` package
 // (pinned in package.json) over HTTPS on 127.0.0.1 with a random port.
 //
-// stdin: JSON {"cert": PEM path, "key": PEM path, "clients": [oidc-provider client metadata]}.
+// stdin: JSON {"cert": PEM path, "key": PEM path, "clients": [oidc-provider client metadata]},
+// optionally "scopeClaims" ({scope: [claim names]}, replacing the default openid/email ones),
+// "accountClaims" ({login: {claim: value}}, added to that account's claims) and
+// "claimsInIdToken" (true: scope claims go into the ID token too, as browser sign-in through
+// OIDC reads them there; tests/sdk/test_browser_oidc.py).
 // stdout: one line {"issuer": "https://127.0.0.1:<port>"} once listening; then it serves until
 // killed. Signing keys (RS256 and ES256) are generated at start; nothing is read from disk but
 // the TLS certificate. Interactions are oidc-provider's development pages (any login, any
@@ -41,12 +45,14 @@ server.listen(0, '127.0.0.1', () => {
     cookies: { keys: [crypto.randomBytes(32).toString('hex')] },
     features: { devInteractions: { enabled: true } },
     pkce: { required: () => true },
-    claims: { openid: ['sub'], email: ['email', 'email_verified'] },
+    claims: input.scopeClaims ?? { openid: ['sub'], email: ['email', 'email_verified'] },
+    conformIdTokenClaims: !input.claimsInIdToken,
     async findAccount(ctx, id) {
+      const extra = (input.accountClaims ?? {})[id] ?? {};
       return {
         accountId: id,
         async claims() {
-          return { sub: id, email: `${id}@example.test`, email_verified: true };
+          return { sub: id, email: `${id}@example.test`, email_verified: true, ...extra };
         },
       };
     },
