@@ -3,11 +3,14 @@
 //! policy allowing the provider as a Federated principal (with `saml:recipient` and the
 //! assertion's other keys as conditions), replay refused through the store, then a role session.
 
+use std::sync::{Arc, LazyLock};
+
 use chrono::Duration;
 
 use super::{
     MIN_DURATION, Minted, SessionSpec, StsError, check_session_name, check_session_policy, mint,
 };
+use crate::cache::BoundedMap;
 use crate::clock::Clock;
 use crate::crypto::Keyring;
 use crate::policy::{self, Context, DocumentKind, MAX_TRUST_POLICY_CHARS, PrincipalRef, Request};
@@ -101,6 +104,32 @@ pub struct SamlSession {
     pub assertion: VerifiedAssertion,
 }
 
+/// Keys parsed from certificates, by their base64 DER text (bounded; content-keyed, so never
+/// stale: new certificates are new text).
+static TRUSTED_KEYS: LazyLock<BoundedMap<Vec<String>, Arc<TrustedKeys>>> =
+    LazyLock::new(|| BoundedMap::new(256));
+
+/// The provider's signing keys, parsed once per certificate set.
+fn trusted_keys(certificates: &[String]) -> Result<Arc<TrustedKeys>, FederationError> {
+    if let Some(k) = TRUSTED_KEYS.get(certificates) {
+        return Ok(k);
+    }
+    let certs: Vec<Vec<u8>> = certificates
+        .iter()
+        .map(|c| {
+            use base64::Engine as _;
+            base64::engine::general_purpose::STANDARD.decode(c)
+        })
+        .collect::<Result<_, _>>()
+        .map_err(|e| FederationError::ProviderMetadata(e.to_string()))?;
+    let trusted = Arc::new(
+        TrustedKeys::from_der_certificates(certs)
+            .map_err(|e| FederationError::ProviderMetadata(e.to_string()))?,
+    );
+    TRUSTED_KEYS.insert(certificates.to_vec(), trusted.clone());
+    Ok(trusted)
+}
+
 /// Runs every check and mints the session. `subject` receives the NameID as soon as it is known
 /// (for the audit log, also on failure).
 pub async fn assume_role_with_saml(
@@ -115,22 +144,15 @@ pub async fn assume_role_with_saml(
         .ok_or_else(|| FederationError::InvalidProviderArn(input.provider_arn.into()))?;
     let rarn = super::RoleArn::parse(input.role_arn)?;
     let session_policy = check_session_policy(input.policy)?;
-    let provider = store
+    // Provider and role come from the cached view: another replica's change applies here
+    // within store::CACHE_TTL_MS.
+    let cached = store.cached(clock.now_ms());
+    let provider = cached
         .find_saml_provider(&parn.account_id, &parn.name)
         .await
         .map_err(StsError::from)?
         .ok_or_else(|| FederationError::ProviderNotFound(input.provider_arn.into()))?;
-    let certs: Vec<Vec<u8>> = provider
-        .certificates
-        .iter()
-        .map(|c| {
-            use base64::Engine as _;
-            base64::engine::general_purpose::STANDARD.decode(c)
-        })
-        .collect::<Result<_, _>>()
-        .map_err(|e| FederationError::ProviderMetadata(e.to_string()))?;
-    let trusted = TrustedKeys::from_der_certificates(certs)
-        .map_err(|e| FederationError::ProviderMetadata(e.to_string()))?;
+    let trusted = trusted_keys(&provider.certificates)?;
 
     let xml = response::decode(input.assertion_b64)?;
     let exp = Expectations {
@@ -186,7 +208,7 @@ pub async fn assume_role_with_saml(
         message: format!("{session_name:?} is not 2-64 characters of letters, digits and . @ _ -"),
     })?;
 
-    let role = store
+    let role = cached
         .find_role(&rarn.account_id, &rarn.role_name)
         .await
         .map_err(StsError::from)?
@@ -221,7 +243,7 @@ pub async fn assume_role_with_saml(
 
     // Trust: the provider as Federated principal, conditions on the assertion's keys.
     let role_arn = format!("acs:ram::{}:role/{}", role.account_id, role.name);
-    let trusted_by_role = match policy::parse(
+    let trusted_by_role = match policy::parse_shared(
         &role.trust_policy,
         DocumentKind::Trust,
         MAX_TRUST_POLICY_CHARS,
@@ -235,7 +257,7 @@ pub async fn assume_role_with_saml(
                 .with("saml:aud", sp.entity_id);
             let principals = [PrincipalRef::Federated(input.provider_arn)];
             policy::evaluate(
-                &[&doc],
+                &[&*doc],
                 &Request {
                     action: "sts:AssumeRole",
                     resource: &role_arn,
