@@ -3,7 +3,8 @@
 //! validation of the shared fixtures, next to the crypto floor measured in the same run: one
 //! RSA-2048 verification of SignedInfo + SHA-256 of the canonical assertion + one quick-xml pass.
 //!
-//! `cargo bench --bench hot_paths`; add `-- --quick` for a short run.
+//! `cargo bench --bench hot_paths`; add `-- --quick` for a short run. `RAMBRIDGE_BENCH_CLOCK=cpu`
+//! measures thread CPU time instead of wall-clock time (for a machine busy with other work).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // a bench aborts on setup errors
 
 use std::collections::HashSet;
@@ -13,7 +14,8 @@ use std::sync::Arc;
 
 use axum::http::{HeaderMap, HeaderName, HeaderValue};
 use chrono::{Duration, TimeZone, Utc};
-use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use criterion::measurement::Measurement;
+use criterion::{Criterion, Throughput};
 use rambridge::api::signature::{self, V1Check};
 use rambridge::clock::FixedClock;
 use rambridge::crypto::{Keyring, MasterKey, sha256_hex};
@@ -29,7 +31,7 @@ fn shared(name: &str) -> Vec<u8> {
     std::fs::read(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
 }
 
-fn sts_tokens(c: &mut Criterion) {
+fn sts_tokens<M: Measurement>(c: &mut Criterion<M>) {
     let keys = Keyring::new(MasterKey::from_bytes(&[7u8; 32]).unwrap());
     let clock = Arc::new(FixedClock::new(
         Utc.with_ymd_and_hms(2026, 11, 22, 12, 0, 0).unwrap(),
@@ -68,7 +70,7 @@ fn sts_tokens(c: &mut Criterion) {
 
 use rambridge::clock::Clock as _;
 
-fn request_signatures(c: &mut Criterion) {
+fn request_signatures<M: Measurement>(c: &mut Criterion<M>) {
     let params: Vec<(String, String)> = [
         ("AccessKeyId", "LTAI5tFAKEFAKEFAKEFAKE01"),
         ("Action", "GetCallerIdentity"),
@@ -142,7 +144,7 @@ fn request_signatures(c: &mut Criterion) {
     g.finish();
 }
 
-fn saml(c: &mut Criterion) {
+fn saml<M: Measurement>(c: &mut Criterion<M>) {
     let keys = TrustedKeys::from_der_certificates([shared("idp-test-cert.der")]).unwrap();
     let exp = Expectations {
         issuer: "https://idp.example.test/saml/idp",
@@ -260,5 +262,26 @@ fn saml(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, sts_tokens, request_signatures, saml);
-criterion_main!(benches);
+#[path = "cpu_clock.rs"]
+mod cpu_clock;
+
+fn run<M: Measurement>(c: &mut Criterion<M>) {
+    sts_tokens(c);
+    request_signatures(c);
+    saml(c);
+}
+
+/// Wall-clock time by default; thread CPU time with `RAMBRIDGE_BENCH_CLOCK=cpu`.
+fn main() {
+    if std::env::var("RAMBRIDGE_BENCH_CLOCK").as_deref() == Ok("cpu") {
+        let mut c = Criterion::default()
+            .with_measurement(cpu_clock::ThreadCpu)
+            .configure_from_args();
+        run(&mut c);
+        c.final_summary();
+    } else {
+        let mut c = Criterion::default().configure_from_args();
+        run(&mut c);
+        c.final_summary();
+    }
+}

@@ -147,17 +147,7 @@ fn exactly_one<'a>(
 }
 
 fn count_named(doc: &Document, ns: &str, name: &str) -> usize {
-    fn walk(e: Element<'_>, ns: &str, name: &str, n: &mut usize) {
-        if e.has_name(ns, name) {
-            *n += 1;
-        }
-        for c in e.child_elements() {
-            walk(c, ns, name, n);
-        }
-    }
-    let mut n = 0;
-    walk(doc.root_element(), ns, name, &mut n);
-    n
+    doc.count_elements(ns, name)
 }
 
 /// Validates a SAML Response (XML bytes) against the provider's keys and our expectations.

@@ -9,18 +9,33 @@
 //! commits each write alone, at once. Nothing is answered before its commit: a nonce or an
 //! assertion is refused on every replica from the moment any replica accepted it.
 //!
+//! SQLite has a single writer, so it gets one writer task. PostgreSQL gets [`PG_WRITERS`]: a
+//! commit waits for the WAL to reach disk, and several transactions committing at once share
+//! that wait (PostgreSQL's own group commit), so a second batch need not wait for the first.
+//! Two batches in flight never hold the same nonce or assertion key twice within themselves;
+//! across them, the database's unique keys decide (the loser sees a replay).
+//!
+//! Durability: on PostgreSQL these transactions run with `synchronous_commit = off`, the
+//! guarantee SQLite's WAL mode with `synchronous=NORMAL` (the default backend) gives every
+//! write: the commit is visible to every replica at once and survives a crash of rambridge,
+//! but a crash of the database host itself can lose the last moments of recorded nonces,
+//! assertion keys and audit events (PostgreSQL: at most three `wal_writer_delay`, 600 ms by
+//! default). Configuration writes keep the server's setting.
+//!
 //! Within one batch, a second use of the same nonce (or assertion) is a replay without asking
 //! the database. The expiry test of a batch uses the earliest "now" in it, which can only
 //! refuse (never accept) a reuse in the few milliseconds around an entry's expiry. If a batch
 //! fails, its writes are retried one by one so that each caller gets its own outcome.
 
 use std::collections::HashSet;
-use std::sync::LazyLock;
+use std::sync::{Arc, LazyLock};
 
 use tokio::sync::{mpsc, oneshot};
 
 use super::{AuditEvent, Backend, NonceOutcome, StoreError};
 
+/// Writer tasks on PostgreSQL (SQLite: one).
+pub(super) const PG_WRITERS: usize = 4;
 /// Most writes taken into one transaction.
 pub(super) const MAX_BATCH: usize = 512;
 /// Writes waiting beyond this make callers wait to enqueue (back-pressure, bounded memory).
@@ -69,10 +84,22 @@ fn closed() -> StoreError {
 }
 
 impl Writer {
-    /// Starts the writer task on the current Tokio runtime.
+    /// Starts the writer task(s) on the current Tokio runtime.
     pub(super) fn start(backend: Backend) -> Writer {
         let (tx, rx) = mpsc::channel(QUEUE);
-        tokio::spawn(run(Pools { backend }, rx));
+        let writers = match backend {
+            Backend::Sqlite(_) => 1,
+            Backend::Postgres(_) => PG_WRITERS,
+        };
+        let rx = Arc::new(tokio::sync::Mutex::new(rx));
+        for _ in 0..writers {
+            tokio::spawn(run(
+                Pools {
+                    backend: backend.clone(),
+                },
+                rx.clone(),
+            ));
+        }
         Writer { tx }
     }
 
@@ -123,9 +150,15 @@ impl Writer {
     }
 }
 
-async fn run(pools: Pools, mut rx: mpsc::Receiver<Job>) {
+/// One writer: take what is queued (waiting while another writer takes its batch), write it,
+/// answer, repeat; ends when every sender is gone.
+async fn run(pools: Pools, rx: Arc<tokio::sync::Mutex<mpsc::Receiver<Job>>>) {
     let mut jobs = Vec::with_capacity(MAX_BATCH);
-    while rx.recv_many(&mut jobs, MAX_BATCH).await > 0 {
+    loop {
+        let n = rx.lock().await.recv_many(&mut jobs, MAX_BATCH).await;
+        if n == 0 {
+            return;
+        }
         execute(&pools, std::mem::take(&mut jobs)).await;
     }
 }
@@ -320,6 +353,11 @@ async fn write_all(
     let assertion_now = assertions.iter().map(|a| a.now_ms).min().unwrap_or(0);
     on_pool!(pools, pool => {
         let mut tx = pool.begin().await?;
+        if let Backend::Postgres(_) = pools.backend {
+            // The durability SQLite's WAL with synchronous=NORMAL gives these writes: the
+            // commit is not held until the WAL reaches disk (module documentation).
+            sqlx::query("SET LOCAL synchronous_commit = off").execute(&mut *tx).await?;
+        }
         let mut rest = nonces;
         for size in chunk_sizes(nonces.len(), 128) {
             let (chunk, tail) = rest.split_at(size);

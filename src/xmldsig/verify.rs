@@ -167,6 +167,9 @@ enum KeyKind {
 #[derive(Clone)]
 struct TrustedKey {
     der: Vec<u8>,
+    /// `der` in standard base64 without line breaks: a KeyInfo certificate whose text (white
+    /// space removed) equals it selects this key without being decoded.
+    b64: String,
     sha256: [u8; 32],
     kind: KeyKind,
     parsed: Vec<(SignatureAlgorithm, ParsedPublicKey)>,
@@ -204,6 +207,7 @@ impl TrustedKeys {
             let (kind, parsed) = parse_key(index, &der)?;
             keys.push(TrustedKey {
                 sha256: sha256(&der),
+                b64: STANDARD.encode(&der),
                 der,
                 kind,
                 parsed,
@@ -569,7 +573,8 @@ struct SignatureParts<'a> {
     digest_algorithm: DigestAlgorithm,
     digest_value: Vec<u8>,
     signature_value: Vec<u8>,
-    key_info_certs: Vec<Vec<u8>>,
+    /// KeyInfo certificates as base64 text (as written, possibly wrapped).
+    key_info_certs: Vec<&'a str>,
 }
 
 /// Verifies the enveloped signature of `element`.
@@ -626,14 +631,20 @@ pub fn verify_element<'a>(
     if parts.key_info_certs.is_empty() {
         candidates.extend(0..keys.keys.len());
     } else {
-        for cert in &parts.key_info_certs {
-            let idx = keys
-                .keys
-                .iter()
-                .position(|k| k.der == *cert)
-                .ok_or_else(|| XmlDsigError::UntrustedKeyInfoCertificate {
-                    sha256_fingerprint: hex(&sha256(cert)),
-                })?;
+        for text in &parts.key_info_certs {
+            let idx = match keys.keys.iter().position(|k| same_base64(text, &k.b64)) {
+                Some(i) => i,
+                // Not the canonical encoding of a trusted certificate: decode and compare bytes.
+                None => {
+                    let cert = decode_base64(text, "X509Certificate")?;
+                    keys.keys
+                        .iter()
+                        .position(|k| k.der == cert)
+                        .ok_or_else(|| XmlDsigError::UntrustedKeyInfoCertificate {
+                            sha256_fingerprint: hex(&sha256(&cert)),
+                        })?
+                }
+            };
             if !candidates.contains(&idx) {
                 candidates.push(idx);
             }
@@ -869,6 +880,21 @@ fn parse_prefix_list<'a>(
     Ok(prefixes)
 }
 
+/// Whether base64 `text`, with the white space it may be wrapped with removed, is exactly
+/// `compact` (compared in place, without decoding or copying).
+fn same_base64(text: &str, compact: &str) -> bool {
+    let mut want = compact.bytes();
+    for b in text.bytes() {
+        if matches!(b, b' ' | b'\t' | b'\n' | b'\r') {
+            continue;
+        }
+        if want.next() != Some(b) {
+            return false;
+        }
+    }
+    want.next().is_none()
+}
+
 fn decode_base64(text: &str, element: &'static str) -> Result<Vec<u8>, XmlDsigError> {
     let mut compact = Vec::with_capacity(text.len());
     compact.extend(
@@ -1051,7 +1077,7 @@ fn parse_signature<'a>(
             }
             for x in structural_children(child, "X509Data")? {
                 if is_ds(&x, "X509Certificate") {
-                    key_info_certs.push(decode_base64(x.text_strict()?, "X509Certificate")?);
+                    key_info_certs.push(x.text_strict()?);
                 }
             }
         }
@@ -1070,4 +1096,21 @@ fn parse_signature<'a>(
         signature_value,
         key_info_certs,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::same_base64;
+
+    #[test]
+    fn base64_text_compares_across_wrapping_only() {
+        assert!(same_base64("QUJD\n  REVG\r\n", "QUJDREVG"));
+        assert!(same_base64("QUJDREVG", "QUJDREVG"));
+        assert!(!same_base64("QUJDREVH", "QUJDREVG"));
+        assert!(!same_base64("QUJDREVG QQ==", "QUJDREVG"), "longer");
+        assert!(!same_base64("QUJD", "QUJDREVG"), "shorter");
+        assert!(!same_base64("", "QQ=="));
+        assert!(same_base64(" \t", ""));
+    }
 }
