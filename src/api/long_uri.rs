@@ -687,10 +687,7 @@ fn next_body_mode(left: u64, n: usize) -> Mode {
 
 /// Index of the first `byte` in `buf[from..]`.
 fn find_byte(buf: &[u8], from: usize, byte: u8) -> Option<usize> {
-    buf.get(from..)?
-        .iter()
-        .position(|&b| b == byte)
-        .map(|i| i + from)
+    memchr::memchr(byte, buf.get(from..)?).map(|i| i + from)
 }
 
 /// End of the head (index after its blank line), searching from `from`, which must be at or

@@ -76,7 +76,7 @@ pub fn decode_component(raw: &[u8]) -> Result<String, ApiError> {
         || ApiError::malformed_request("Malformed percent-encoding in the request parameters.");
     let mut bytes = Vec::with_capacity(raw.len());
     let mut rest = raw;
-    while let Some(i) = rest.iter().position(|&b| b == b'%' || b == b'+') {
+    while let Some(i) = memchr::memchr2(b'%', b'+', rest) {
         let (run, tail) = rest.split_at(i);
         bytes.extend_from_slice(run);
         match tail {
