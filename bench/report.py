@@ -91,7 +91,7 @@ def report(path):
     crit = {r["id"]: r for r in rows if r.get("kind") == "criterion"}
     peers = [r for r in rows if r.get("peer")]
     loads = [r for r in rows if r.get("kind") == "load" and "scenario" in r]
-    steps = [r for r in rows if r.get("kind") == "load" and "step" in r]
+    steps = [r for r in rows if r.get("kind") == "loadavg"]
     soaks = [r for r in rows if r.get("kind") == "soak"]
     policy = [r for r in rows if r.get("kind") == "policy"]
 

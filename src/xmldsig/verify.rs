@@ -324,7 +324,7 @@ fn parse_key(index: usize, der: &[u8]) -> Result<(KeyKind, ParsedKeys), XmlDsigE
                 Some(&top) => (e.len() - 1) * 8 + (8 - top.leading_zeros() as usize),
                 None => 0,
             };
-            if e.last().is_none_or(|l| l % 2 == 0) || e_bits < 2 || e_bits > 33 {
+            if e.last().is_none_or(|l| l % 2 == 0) || !(2..=33).contains(&e_bits) {
                 return Err(unsupported(
                     "RSA public exponent (must be odd, at least 3, at most 33 bits)".into(),
                 ));
