@@ -142,7 +142,7 @@ pub async fn resolve(
         let (claims, secret) =
             sts::token::open(&state.keys, token, access_key_id, state.clock.now_ms())
                 .map_err(|e| from_sts(request_id, e.into()))?;
-        sts::check_revocation(&state.store, &claims)
+        sts::check_revocation(&state.store.cached(state.clock.now_ms()), &claims)
             .await
             .map_err(|e| from_sts(request_id, e))?;
         let principal = Principal::RoleSession {
@@ -162,8 +162,8 @@ pub async fn resolve(
             "A security token was sent with a long-term AccessKeyId.",
         ));
     }
-    let key = state
-        .store
+    let cached = state.store.cached(state.clock.now_ms());
+    let key = cached
         .find_access_key(access_key_id)
         .await
         .map_err(|e| from_store(request_id, e))?
@@ -191,8 +191,7 @@ pub async fn resolve(
         },
         Some(user_id) => {
             // Keys reference their user (foreign key), so the user exists while the key does.
-            let user = state
-                .store
+            let user = cached
                 .find_user_by_id(&user_id)
                 .await
                 .map_err(|e| from_store(request_id, e))?

@@ -46,16 +46,23 @@ pub async fn decide(
             account_id,
             user_id,
             ..
-        } => authz::decide_for_user(&state.store, account_id, user_id, action, resource, context)
-            .await
-            .map(Some),
+        } => authz::decide_for_user(
+            &state.store.cached(state.clock.now_ms()),
+            account_id,
+            user_id,
+            action,
+            resource,
+            context,
+        )
+        .await
+        .map(Some),
         Principal::RoleSession {
             account_id,
             role_id,
             session_policy,
             ..
         } => authz::decide_for_role(
-            &state.store,
+            &state.store.cached(state.clock.now_ms()),
             account_id,
             role_id,
             session_policy.as_deref(),

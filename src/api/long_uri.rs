@@ -372,6 +372,9 @@ pub struct LongUriStream<S> {
     mode: Mode,
     /// Bytes read from `inner` and not yet examined (only in `Head` mode, or on the way out of it).
     pending: BytesMut,
+    /// Where reads in `Head` mode land before they join `pending`: zeroed once per connection
+    /// (on first use), not once per read.
+    scratch: Option<Box<[u8]>>,
     /// Bytes examined and ready for the reader.
     ready: BytesMut,
     /// Position in `pending` of the request line's LF, once found.
@@ -393,6 +396,7 @@ impl<S> LongUriStream<S> {
             inner,
             mode: Mode::Head,
             pending: BytesMut::new(),
+            scratch: None,
             ready: BytesMut::new(),
             line_end: None,
             scan_from: 0,
@@ -524,12 +528,13 @@ impl<S> LongUriStream<S> {
 impl<S: AsyncRead + Unpin> LongUriStream<S> {
     /// Reads more input into `pending`; `Ok(0)` at end of input.
     fn poll_fill(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<usize>> {
-        let old = self.pending.len();
-        self.pending.resize(old + READ_CHUNK, 0);
-        let mut buf = ReadBuf::new(&mut self.pending[old..]);
+        let scratch = self
+            .scratch
+            .get_or_insert_with(|| vec![0u8; READ_CHUNK].into_boxed_slice());
+        let mut buf = ReadBuf::new(scratch);
         let polled = Pin::new(&mut self.inner).poll_read(cx, &mut buf);
         let n = buf.filled().len();
-        self.pending.truncate(old + n);
+        self.pending.extend_from_slice(buf.filled());
         ready!(polled)?;
         Poll::Ready(Ok(n))
     }
@@ -682,10 +687,7 @@ fn next_body_mode(left: u64, n: usize) -> Mode {
 
 /// Index of the first `byte` in `buf[from..]`.
 fn find_byte(buf: &[u8], from: usize, byte: u8) -> Option<usize> {
-    buf.get(from..)?
-        .iter()
-        .position(|&b| b == byte)
-        .map(|i| i + from)
+    memchr::memchr(byte, buf.get(from..)?).map(|i| i + from)
 }
 
 /// End of the head (index after its blank line), searching from `from`, which must be at or

@@ -44,6 +44,8 @@ async fn rpc_endpoint(State(state): State<AppState>, req: Request) -> Response {
 }
 
 #[cfg(test)]
+mod cache_tests;
+#[cfg(test)]
 mod ims_tests;
 #[cfg(test)]
 mod oidc_tests;

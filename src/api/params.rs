@@ -70,32 +70,42 @@ fn parse_pairs(input: &[u8]) -> Result<Vec<(String, String)>, ApiError> {
     Ok(out)
 }
 
-/// Decodes one form-encoded component strictly.
+/// Decodes one form-encoded component strictly. Runs without `%` or `+` are copied whole.
 pub fn decode_component(raw: &[u8]) -> Result<String, ApiError> {
+    let malformed =
+        || ApiError::malformed_request("Malformed percent-encoding in the request parameters.");
     let mut bytes = Vec::with_capacity(raw.len());
-    let mut i = 0;
-    while let Some(&b) = raw.get(i) {
-        match b {
-            b'+' => bytes.push(b' '),
-            b'%' => {
-                let hi = raw.get(i + 1).and_then(|c| (*c as char).to_digit(16));
-                let lo = raw.get(i + 2).and_then(|c| (*c as char).to_digit(16));
-                match (hi, lo) {
-                    (Some(h), Some(l)) => bytes.push((h * 16 + l) as u8),
-                    _ => {
-                        return Err(ApiError::malformed_request(
-                            "Malformed percent-encoding in the request parameters.",
-                        ));
-                    }
-                }
-                i += 2;
+    let mut rest = raw;
+    while let Some(i) = memchr::memchr2(b'%', b'+', rest) {
+        let (run, tail) = rest.split_at(i);
+        bytes.extend_from_slice(run);
+        match tail {
+            [b'+', after @ ..] => {
+                bytes.push(b' ');
+                rest = after;
             }
-            _ => bytes.push(b),
+            [b'%', hi, lo, after @ ..] => {
+                let (Some(h), Some(l)) = (hex_value(*hi), hex_value(*lo)) else {
+                    return Err(malformed());
+                };
+                bytes.push(h << 4 | l);
+                rest = after;
+            }
+            _ => return Err(malformed()),
         }
-        i += 1;
     }
+    bytes.extend_from_slice(rest);
     String::from_utf8(bytes)
         .map_err(|_| ApiError::malformed_request("Request parameters must be UTF-8."))
+}
+
+fn hex_value(c: u8) -> Option<u8> {
+    match c {
+        b'0'..=b'9' => Some(c - b'0'),
+        b'a'..=b'f' => Some(c - b'a' + 10),
+        b'A'..=b'F' => Some(c - b'A' + 10),
+        _ => None,
+    }
 }
 
 #[cfg(test)]
@@ -124,8 +134,31 @@ mod tests {
 
     #[test]
     fn rejects_bad_encoding() {
-        for q in ["A=%zz", "A=%4", "A=%", "A=%FF", "=x"] {
+        for q in [
+            "A=%zz", "A=%4", "A=%", "A=%FF", "=x", "A=%+1", "A=x%g0", "A=%%41",
+        ] {
             assert!(Params::parse(Some(q), None).is_err(), "{q}");
         }
+    }
+
+    #[test]
+    fn decodes_every_byte_and_long_runs() {
+        // Every byte value through %XX (both hex cases), between plain runs and '+'.
+        for b in 0u8..=255 {
+            for enc in [format!("%{b:02X}"), format!("%{b:02x}")] {
+                let raw = format!("ab+{enc}cd");
+                match decode_component(raw.as_bytes()) {
+                    Ok(s) if b < 0x80 => {
+                        assert_eq!(s.as_bytes(), [b'a', b'b', b' ', b, b'c', b'd'])
+                    }
+                    Ok(s) => panic!("lone byte {b:#x} decoded to {s:?}"),
+                    Err(_) => assert!(b >= 0x80, "{raw} refused"),
+                }
+            }
+        }
+        let long = "x".repeat(20_000) + "%C3%A9" + &"y".repeat(20_000);
+        let d = decode_component(long.as_bytes()).unwrap();
+        assert_eq!(d.len(), 40_002);
+        assert!(d.contains('é'));
     }
 }

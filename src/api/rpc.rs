@@ -29,7 +29,12 @@ struct Outcome {
 /// Handles one RPC request end to end. Never fails: every error becomes an envelope.
 pub async fn handle(state: &AppState, req: Request) -> Response {
     let started = Instant::now();
-    let request_id = uuid::Uuid::new_v4().to_string().to_uppercase();
+    // From the thread-local CSPRNG: no system call per request.
+    let request_id = uuid::Builder::from_random_bytes(rand::random())
+        .into_uuid()
+        .hyphenated()
+        .encode_upper(&mut uuid::Uuid::encode_buffer())
+        .to_string();
     let (parts, body) = req.into_parts();
     let outcome = process(state, &parts, body, &request_id).await;
 
@@ -184,7 +189,7 @@ fn agreed<'a>(
 }
 
 fn json_response(status: StatusCode, body: &Value, request_id: &str) -> Response {
-    let mut resp = (status, body.to_string()).into_response();
+    let mut resp = (status, serde_json::to_vec(body).unwrap_or_default()).into_response();
     let headers = resp.headers_mut();
     headers.insert(
         header::CONTENT_TYPE,

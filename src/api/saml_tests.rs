@@ -10,7 +10,7 @@ use base64::engine::general_purpose::STANDARD as B64;
 use chrono::Duration;
 use serde_json::Value;
 
-use super::test_support::{Harness, code};
+use super::test_support::{Harness, code, join_all};
 use crate::client::{self, Credentials};
 use crate::config::Settings;
 use crate::saml::test_idp::ResponseBuilder;
@@ -225,6 +225,32 @@ async fn replay_is_refused_and_audited() {
             .any(|e| e.outcome == "Failure"
                 && e.reason == "AuthenticationFail.SAMLAssertion.Replayed")
     );
+}
+
+#[tokio::test]
+async fn concurrent_submissions_of_one_assertion_succeed_exactly_once() {
+    // Sent together, they meet in one group-commit batch: still exactly one is accepted.
+    let s = sso().await;
+    let xml = s.builder().sign_assertion(&key()).unwrap();
+    let results = join_all(
+        (0..8)
+            .map(|_| s.assume(&s.role, &s.provider, &xml, &[]))
+            .collect(),
+    )
+    .await;
+    let ok = results
+        .iter()
+        .filter(|(st, _)| *st == StatusCode::OK)
+        .count();
+    let replayed = results
+        .iter()
+        .filter(|(_, b)| code(b) == "AuthenticationFail.SAMLAssertion.Replayed")
+        .count();
+    assert_eq!((ok, replayed), (1, 7), "{results:?}");
+    // Every attempt is audited.
+    let audit = s.h.state.store.list_audit(&s.account, 100).await.unwrap();
+    assert_eq!(audit.len(), 8);
+    assert_eq!(audit.iter().filter(|e| e.outcome == "Success").count(), 1);
 }
 
 #[tokio::test]

@@ -12,37 +12,106 @@ use crate::crypto::{hmac_sha1, hmac_sha1_verify, hmac_sha256, hmac_sha256_verify
 /// other byte of the UTF-8 form becomes `%XX` (uppercase hex).
 pub fn percent_encode(s: &str) -> String {
     let mut out = String::with_capacity(s.len() + s.len() / 2);
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
-            out.push(char::from(b));
-        } else {
-            out.push('%');
-            out.push(char::from(HEX_UPPER[usize::from(b >> 4)]));
-            out.push(char::from(HEX_UPPER[usize::from(b & 0x0f)]));
-        }
-    }
+    percent_encode_into(&mut out, s, "%");
     out
 }
 
 const HEX_UPPER: [u8; 16] = *b"0123456789ABCDEF";
 
+/// Which bytes RFC 3986 leaves unreserved.
+const UNRESERVED: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        t[b] = c.is_ascii_alphanumeric() || matches!(c, b'-' | b'_' | b'.' | b'~');
+        b += 1;
+    }
+    t
+};
+
+fn unreserved(b: u8) -> bool {
+    UNRESERVED.get(usize::from(b)).copied().unwrap_or(false)
+}
+
+/// Appends `s` percent-encoded, writing `escape` (`%`, or `%25` for a second encoding pass)
+/// before the two hex digits of each encoded byte. Runs of unreserved bytes are copied whole.
+fn percent_encode_into(out: &mut String, s: &str, escape: &str) {
+    let bytes = s.as_bytes();
+    let mut run = 0;
+    for (i, &b) in bytes.iter().enumerate() {
+        if unreserved(b) {
+            continue;
+        }
+        out.push_str(s.get(run..i).unwrap_or(""));
+        out.push_str(escape);
+        out.push(char::from(HEX_UPPER[usize::from(b >> 4)]));
+        out.push(char::from(HEX_UPPER[usize::from(b & 0x0f)]));
+        run = i + 1;
+    }
+    out.push_str(s.get(run..).unwrap_or(""));
+}
+
+/// `percent_encode(s)` borrowed when nothing needs encoding (names usually do not).
+fn encoded(s: &str) -> std::borrow::Cow<'_, str> {
+    if s.bytes().all(unreserved) {
+        std::borrow::Cow::Borrowed(s)
+    } else {
+        std::borrow::Cow::Owned(percent_encode(s))
+    }
+}
+
+/// The parameters of a v1 canonical query, sorted as spec §2.2 sorts them: by encoded name,
+/// then by encoded value; `Signature` left out.
+fn v1_sorted<'a>(
+    params: impl IntoIterator<Item = (&'a str, &'a str)>,
+) -> Vec<(std::borrow::Cow<'a, str>, &'a str)> {
+    let mut pairs: Vec<(std::borrow::Cow<'a, str>, &'a str)> = params
+        .into_iter()
+        .filter(|(k, _)| *k != "Signature")
+        .map(|(k, v)| (encoded(k), v))
+        .collect();
+    pairs.sort_by(|a, b| a.0.cmp(&b.0).then_with(|| encoded(a.1).cmp(&encoded(b.1))));
+    pairs
+}
+
 /// v1 canonicalized query: every parameter but `Signature`, names and values encoded, sorted by
 /// encoded name, joined with `&` (spec §2.2 steps 1-3).
 pub fn v1_canonical_query<'a>(params: impl IntoIterator<Item = (&'a str, &'a str)>) -> String {
-    let mut pairs: Vec<(String, String)> = params
-        .into_iter()
-        .filter(|(k, _)| *k != "Signature")
-        .map(|(k, v)| (percent_encode(k), percent_encode(v)))
-        .collect();
-    pairs.sort();
+    canonical_of(&v1_sorted(params))
+}
+
+fn canonical_of(sorted: &[(std::borrow::Cow<'_, str>, &str)]) -> String {
     let mut out = String::new();
-    for (i, (k, v)) in pairs.iter().enumerate() {
+    for (i, (k, v)) in sorted.iter().enumerate() {
         if i > 0 {
             out.push('&');
         }
         out.push_str(k);
         out.push('=');
-        out.push_str(v);
+        percent_encode_into(&mut out, v, "%");
+    }
+    out
+}
+
+/// `v1_string_to_sign(method, &canonical_of(sorted))` in one pass: the canonical query is
+/// encoded a second time as it is written (`%XX` becomes `%25XX`, `=` `%3D`, `&` `%26`).
+fn string_to_sign_of(method: &str, sorted: &[(std::borrow::Cow<'_, str>, &str)]) -> String {
+    let mut out = String::with_capacity(
+        16 + sorted
+            .iter()
+            .map(|(k, v)| 2 * k.len() + 3 * v.len() + 6)
+            .sum::<usize>(),
+    );
+    percent_encode_into(&mut out, method, "%");
+    out.push_str("&%2F&");
+    for (i, (k, v)) in sorted.iter().enumerate() {
+        if i > 0 {
+            out.push_str("%26");
+        }
+        percent_encode_into(&mut out, k, "%");
+        out.push_str("%3D");
+        percent_encode_into(&mut out, v, "%25");
     }
     out
 }
@@ -80,15 +149,16 @@ pub fn v1_verify<'a>(
     signature_b64: &str,
 ) -> V1Check {
     let provided = B64.decode(signature_b64.as_bytes()).unwrap_or_default();
-    let canonical = v1_canonical_query(params);
-    let string_to_sign = v1_string_to_sign(method, &canonical);
+    let sorted = v1_sorted(params);
+    let string_to_sign = string_to_sign_of(method, &sorted);
     let key = format!("{secret}&");
     let matches = |sts: &str| hmac_sha1_verify(key.as_bytes(), sts.as_bytes(), &provided);
     if matches(&string_to_sign) {
         return V1Check::Valid;
     }
-    if canonical.contains("%20") {
-        let variant = v1_string_to_sign(method, &canonical.replace("%20", "+"));
+    // An encoded space of the canonical query reads `%2520` in the string to sign.
+    if string_to_sign.contains("%2520") {
+        let variant = v1_string_to_sign(method, &canonical_of(&sorted).replace("%20", "+"));
         if matches(&variant) {
             return V1Check::Valid;
         }

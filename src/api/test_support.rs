@@ -27,7 +27,7 @@ pub struct Harness {
     pub state: AppState,
     pub clock: Arc<FixedClock>,
     pub account: CreatedAccount,
-    _dir: tempfile::TempDir,
+    _dir: Arc<tempfile::TempDir>,
 }
 
 impl Harness {
@@ -67,7 +67,31 @@ impl Harness {
             state,
             clock,
             account,
-            _dir: dir,
+            _dir: Arc::new(dir),
+        }
+    }
+
+    /// A second server on the same database (another replica): its own store handle (and so
+    /// its own caches) and its own clock, starting at this one's time; same keys and account.
+    pub async fn replica(&self) -> Harness {
+        let url = self.state.config.database_url.clone();
+        let store = Store::connect(&url).await.unwrap();
+        let clock = Arc::new(FixedClock::new(crate::clock::Clock::now(
+            self.clock.as_ref(),
+        )));
+        let keys = Keyring::new(MasterKey::from_bytes(&[3u8; 32]).unwrap());
+        let state = AppState::new(
+            (*self.state.config).clone(),
+            store,
+            keys,
+            clock.clone(),
+            "http://127.0.0.1:8080".into(),
+        );
+        Harness {
+            state,
+            clock,
+            account: self.account.clone(),
+            _dir: self._dir.clone(),
         }
     }
 
@@ -198,4 +222,28 @@ impl Harness {
             security_token: None,
         }
     }
+}
+
+/// Polls every future to completion concurrently on the current task.
+pub async fn join_all<F: std::future::Future>(futures: Vec<F>) -> Vec<F::Output> {
+    let mut pinned: Vec<std::pin::Pin<Box<F>>> = futures.into_iter().map(Box::pin).collect();
+    let mut out: Vec<Option<F::Output>> = (0..pinned.len()).map(|_| None).collect();
+    std::future::poll_fn(|cx| {
+        let mut pending = false;
+        for (i, f) in pinned.iter_mut().enumerate() {
+            if out[i].is_none() {
+                match f.as_mut().poll(cx) {
+                    std::task::Poll::Ready(v) => out[i] = Some(v),
+                    std::task::Poll::Pending => pending = true,
+                }
+            }
+        }
+        if pending {
+            std::task::Poll::Pending
+        } else {
+            std::task::Poll::Ready(())
+        }
+    })
+    .await;
+    out.into_iter().flatten().collect()
 }

@@ -311,16 +311,20 @@ pub fn new_access_key_secret() -> String {
     random_alnum(30)
 }
 
+// Request-signature MACs and hashes use aws-lc-rs: its SHA-1 and SHA-256 use the CPU's SHA
+// extensions where present, where ring's SHA-1 is portable Rust (docs/performance.md).
+use aws_lc_rs::{digest as fast_digest, hmac as fast_hmac};
+
 /// HMAC-SHA1 as the v1 RPC signature uses it (legacy algorithm mandated by the wire format).
 pub fn hmac_sha1(key: &[u8], message: &[u8]) -> Vec<u8> {
-    let k = hmac::Key::new(hmac::HMAC_SHA1_FOR_LEGACY_USE_ONLY, key);
-    hmac::sign(&k, message).as_ref().to_vec()
+    let k = fast_hmac::Key::new(fast_hmac::HMAC_SHA1_FOR_LEGACY_USE_ONLY, key);
+    fast_hmac::sign(&k, message).as_ref().to_vec()
 }
 
 /// HMAC-SHA256 (v3 `ACS3-HMAC-SHA256` signatures).
 pub fn hmac_sha256(key: &[u8], message: &[u8]) -> Vec<u8> {
-    let k = hmac::Key::new(hmac::HMAC_SHA256, key);
-    hmac::sign(&k, message).as_ref().to_vec()
+    let k = fast_hmac::Key::new(fast_hmac::HMAC_SHA256, key);
+    fast_hmac::sign(&k, message).as_ref().to_vec()
 }
 
 /// Hashes a password with argon2id (default parameters: 19 MiB, 2 passes) into a PHC string.
@@ -347,19 +351,19 @@ pub fn verify_password(password: &str, phc: &str) -> bool {
 
 /// Lowercase hex SHA-256 of `data`.
 pub fn sha256_hex(data: &[u8]) -> String {
-    hex::encode(digest::digest(&digest::SHA256, data))
+    hex::encode(fast_digest::digest(&fast_digest::SHA256, data))
 }
 
 /// Checks an HMAC-SHA1 tag in constant time.
 pub fn hmac_sha1_verify(key: &[u8], message: &[u8], tag: &[u8]) -> bool {
-    let k = hmac::Key::new(hmac::HMAC_SHA1_FOR_LEGACY_USE_ONLY, key);
-    hmac::verify(&k, message, tag).is_ok()
+    let k = fast_hmac::Key::new(fast_hmac::HMAC_SHA1_FOR_LEGACY_USE_ONLY, key);
+    fast_hmac::verify(&k, message, tag).is_ok()
 }
 
 /// Checks an HMAC-SHA256 tag in constant time.
 pub fn hmac_sha256_verify(key: &[u8], message: &[u8], tag: &[u8]) -> bool {
-    let k = hmac::Key::new(hmac::HMAC_SHA256, key);
-    hmac::verify(&k, message, tag).is_ok()
+    let k = fast_hmac::Key::new(fast_hmac::HMAC_SHA256, key);
+    fast_hmac::verify(&k, message, tag).is_ok()
 }
 
 #[cfg(test)]

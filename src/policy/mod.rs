@@ -6,6 +6,7 @@
 //!   Alibaba Cloud RAM policy grammar (version `"1"`), with rambridge rules
 //!   where Alibaba is silent. Patterns, condition values and principals are
 //!   compiled/normalized here so evaluation does no parsing.
+//! - [`parse_shared`]: [`parse`] remembered by text (bounded), for the request hot path.
 //! - [`evaluate`] / [`evaluate_with_session`]: pure decision functions. No
 //!   I/O and no clock; the current time reaches `Date*` operators through the
 //!   request [`Context`] (`acs:CurrentTime`).
@@ -46,12 +47,14 @@
 //!   the role's permissions ([`evaluate_with_session`]).
 //! - Dates: RFC 3339. CIDR notation: RFC 4632 (IPv4), RFC 4291 (IPv6).
 
+mod cache;
 mod condition;
 mod document;
 mod error;
 mod eval;
 mod matcher;
 
+pub use cache::{cached_documents, parse_shared};
 pub use condition::Operator;
 pub use document::{DocumentKind, Effect, PolicyDocument, parse};
 pub use error::PolicyError;

@@ -101,12 +101,22 @@ impl VerifiedAssertion {
 
 /// Decodes the base64 `SAMLResponse` / `SAMLAssertion` (whitespace allowed).
 pub fn decode(b64: &str) -> Result<Vec<u8>, SamlError> {
-    let compact: String = b64.chars().filter(|c| !c.is_ascii_whitespace()).collect();
-    if compact.len() > MAX_RESPONSE_BYTES * 4 / 3 + 4 {
-        return Err(SamlError::Malformed("the response is too large".into()));
+    let too_large = || SamlError::Malformed("the response is too large".into());
+    let limit = MAX_RESPONSE_BYTES * 4 / 3 + 4;
+    let engine = &base64::engine::general_purpose::STANDARD;
+    // Most senders do not wrap the base64: decode it as it is, and only when that fails drop
+    // the white space first (byte by byte: base64 is ASCII, anything else fails anyway).
+    if b64.len() <= limit
+        && let Ok(bytes) = engine.decode(b64.as_bytes())
+    {
+        return Ok(bytes);
     }
-    base64::engine::general_purpose::STANDARD
-        .decode(compact.as_bytes())
+    let compact: Vec<u8> = b64.bytes().filter(|b| !b.is_ascii_whitespace()).collect();
+    if compact.len() > limit {
+        return Err(too_large());
+    }
+    engine
+        .decode(&compact)
         .map_err(|_| SamlError::Malformed("not valid base64".into()))
 }
 
@@ -147,17 +157,7 @@ fn exactly_one<'a>(
 }
 
 fn count_named(doc: &Document, ns: &str, name: &str) -> usize {
-    fn walk(e: Element<'_>, ns: &str, name: &str, n: &mut usize) {
-        if e.has_name(ns, name) {
-            *n += 1;
-        }
-        for c in e.child_elements() {
-            walk(c, ns, name, n);
-        }
-    }
-    let mut n = 0;
-    walk(doc.root_element(), ns, name, &mut n);
-    n
+    doc.count_elements(ns, name)
 }
 
 /// Validates a SAML Response (XML bytes) against the provider's keys and our expectations.

@@ -123,6 +123,7 @@ impl Store {
 
     /// Inserts a provider; a taken name conflicts.
     pub async fn create_saml_provider(&self, p: &SamlProvider) -> Result<(), StoreError> {
+        let _changed = self.changed();
         let certs = serde_json::to_string(&p.certificates)
             .map_err(|e| StoreError::Backend(sqlx::Error::Encode(Box::new(e))))?;
         on_pool!(self, pool => {
@@ -143,6 +144,7 @@ impl Store {
     /// Replaces a provider's mutable fields (not the metadata URL and its refresh state: see
     /// [`Store::set_saml_provider_metadata_url`]).
     pub async fn update_saml_provider(&self, p: &SamlProvider) -> Result<bool, StoreError> {
+        let _changed = self.changed();
         let certs = serde_json::to_string(&p.certificates)
             .map_err(|e| StoreError::Backend(sqlx::Error::Encode(Box::new(e))))?;
         let n = on_pool!(self, pool => {
@@ -166,6 +168,7 @@ impl Store {
         url: Option<&str>,
         now_ms: i64,
     ) -> Result<bool, StoreError> {
+        let _changed = self.changed();
         let n = on_pool!(self, pool => {
             sqlx::query(
                 "UPDATE saml_providers SET metadata_url = $1, metadata_refreshed_at = NULL, \
@@ -209,6 +212,7 @@ impl Store {
         now_ms: i64,
         interval_ms: i64,
     ) -> Result<bool, StoreError> {
+        let _changed = self.changed();
         let n = on_pool!(self, pool => {
             sqlx::query(
                 "UPDATE saml_providers SET metadata_refreshed_at = $1 \
@@ -239,6 +243,7 @@ impl Store {
         outcome: Result<RefreshedMetadata<'_>, &str>,
         now_ms: i64,
     ) -> Result<bool, StoreError> {
+        let _changed = self.changed();
         let n = match outcome {
             Ok((metadata_b64, entity_id, certificates)) => {
                 let certs = serde_json::to_string(certificates)
@@ -310,6 +315,7 @@ impl Store {
         account_id: &str,
         name: &str,
     ) -> Result<bool, StoreError> {
+        let _changed = self.changed();
         let n = on_pool!(self, pool => {
             sqlx::query("DELETE FROM saml_providers WHERE account_id = $1 AND name = $2")
                 .bind(account_id).bind(name).execute(pool).await?.rows_affected()
@@ -318,23 +324,18 @@ impl Store {
     }
 
     /// Records an assertion as used until `expires_at_ms`; false when it was used before and
-    /// has not expired (a replay). Same atomic pattern as the nonce cache.
+    /// has not expired (a replay). Same atomic pattern as the nonce cache, group-committed
+    /// with concurrent requests (see `batch`).
     pub async fn record_assertion(
         &self,
         replay_key: &str,
         now_ms: i64,
         expires_at_ms: i64,
     ) -> Result<bool, StoreError> {
-        let n = on_pool!(self, pool => {
-            sqlx::query(
-                "INSERT INTO saml_assertions_used (replay_key, expires_at) VALUES ($1, $2) \
-                 ON CONFLICT (replay_key) DO UPDATE SET expires_at = excluded.expires_at \
-                 WHERE saml_assertions_used.expires_at <= $3",
-            )
-            .bind(replay_key).bind(expires_at_ms).bind(now_ms)
-            .execute(pool).await?.rows_affected()
-        });
-        Ok(n > 0)
+        self.shared
+            .writer
+            .record_assertion(replay_key, now_ms, expires_at_ms)
+            .await
     }
 
     /// Remembers an AuthnRequest we sent, until `expires_at_ms`.
@@ -378,18 +379,9 @@ impl Store {
         Ok(n)
     }
 
-    /// Appends an audit event.
+    /// Appends an audit event (group-committed with concurrent requests, see `batch`).
     pub async fn record_audit(&self, e: &AuditEvent) -> Result<(), StoreError> {
-        on_pool!(self, pool => {
-            sqlx::query(
-                "INSERT INTO signin_audit (id, account_id, at, event, provider, subject, outcome, reason, source_ip) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-            )
-            .bind(&e.id).bind(&e.account_id).bind(e.at).bind(&e.event).bind(&e.provider)
-            .bind(&e.subject).bind(&e.outcome).bind(&e.reason).bind(&e.source_ip)
-            .execute(pool).await?;
-        });
-        Ok(())
+        self.shared.writer.record_audit(e).await
     }
 
     /// An account's audit events, newest first, at most `limit`.

@@ -7,10 +7,24 @@
 //! by constraints, never by check-then-insert, and violations come back as
 //! [`StoreError::Conflict`]. The nonce cache lives here so that replay protection holds across
 //! replicas.
+//!
+//! Two performance mechanisms live here too (docs/performance.md):
+//! - The per-request writes (request nonces, SAML assertion replay keys, sign-in audit events)
+//!   go through a group-commit writer ([`batch`]): concurrent requests share one transaction
+//!   and one multi-row statement per table, and each still gets its own answer before it
+//!   proceeds. Replay protection stays in the database, shared by replicas.
+//! - [`Store::cached`] is a read-through view for the authentication and authorization hot
+//!   path (AccessKeys, users, roles, SAML providers, effective policies). An entry lives at most
+//!   [`CACHE_TTL_MS`] and is dropped at once when this process changes any RAM or federation
+//!   configuration: every such mutation takes a [`Changed`] guard, which moves the generation on.
+//!   Another replica's change is seen within [`CACHE_TTL_MS`]. Handlers that read in order to
+//!   write use the uncached methods.
 
 mod error;
 
 use std::str::FromStr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use sqlx::postgres::{PgPool, PgPoolOptions};
@@ -18,6 +32,7 @@ use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
 
+pub use cached::{CACHE_TTL_MS, Cached};
 pub use error::StoreError;
 use error::on_unique;
 
@@ -32,6 +47,8 @@ macro_rules! on_pool {
     };
 }
 
+mod batch;
+mod cached;
 mod cli_login;
 mod federation;
 mod oidc;
@@ -69,6 +86,34 @@ pub enum BackendKind {
 #[derive(Clone, Debug)]
 pub struct Store {
     backend: Backend,
+    shared: Arc<Shared>,
+}
+
+/// What all clones of one [`Store`] share: the configuration generation, the hot-path caches
+/// and the group-commit writer.
+struct Shared {
+    generation: AtomicU64,
+    cache: cached::Caches,
+    writer: batch::Writer,
+}
+
+impl std::fmt::Debug for Shared {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Shared")
+            .field("generation", &self.generation.load(Ordering::Relaxed))
+            .finish_non_exhaustive()
+    }
+}
+
+/// Moves the configuration generation on when dropped, i.e. when the mutation that took it
+/// returns (on every path), so [`Store::cached`] never serves what this process changed.
+#[must_use = "hold the guard until the mutation is done"]
+pub(crate) struct Changed<'a>(&'a Store);
+
+impl Drop for Changed<'_> {
+    fn drop(&mut self) {
+        self.0.shared.generation.fetch_add(1, Ordering::AcqRel);
+    }
 }
 
 /// An account (tenant).
@@ -173,7 +218,25 @@ impl Store {
                 redact_url(url)
             )));
         };
-        Ok(Store { backend })
+        let writer = batch::Writer::start(backend.clone());
+        Ok(Store {
+            backend,
+            shared: Arc::new(Shared {
+                generation: AtomicU64::new(0),
+                cache: cached::Caches::new(),
+                writer,
+            }),
+        })
+    }
+
+    /// Takes the guard every mutation of RAM or federation configuration holds (see the
+    /// module documentation).
+    pub(crate) fn changed(&self) -> Changed<'_> {
+        Changed(self)
+    }
+
+    fn generation(&self) -> u64 {
+        self.shared.generation.load(Ordering::Acquire)
     }
 
     /// Which engine this store runs on.
@@ -203,6 +266,7 @@ impl Store {
         account: &Account,
         root_key: &AccessKeyRecord,
     ) -> Result<(), StoreError> {
+        let _changed = self.changed();
         on_pool!(self, pool => {
             let mut tx = pool.begin().await?;
             sqlx::query("INSERT INTO accounts (id, alias, created_at) VALUES ($1, $2, $3)")
@@ -299,6 +363,7 @@ impl Store {
         status: KeyStatus,
         now_ms: i64,
     ) -> Result<bool, StoreError> {
+        let _changed = self.changed();
         let done = on_pool!(self, pool => {
             sqlx::query("UPDATE access_keys SET status = $1, updated_at = $2 WHERE id = $3")
                 .bind(status.as_str())
@@ -313,6 +378,7 @@ impl Store {
 
     /// Records `nonce` for `access_key_id` until `expires_at_ms`. A nonce still unexpired from an
     /// earlier request is a replay. Expired entries for the same key and nonce are replaced.
+    /// Concurrent calls share one transaction (group commit, see [`batch`]).
     pub async fn record_nonce(
         &self,
         access_key_id: &str,
@@ -320,28 +386,10 @@ impl Store {
         now_ms: i64,
         expires_at_ms: i64,
     ) -> Result<NonceOutcome, StoreError> {
-        // One statement: insert, or take over an expired row. Zero rows affected means an
-        // unexpired row exists, i.e. a replay. Atomic on both backends.
-        let affected = on_pool!(self, pool => {
-            sqlx::query(
-                "INSERT INTO request_nonces (access_key_id, nonce, expires_at) \
-                 VALUES ($1, $2, $3) \
-                 ON CONFLICT (access_key_id, nonce) DO UPDATE SET expires_at = excluded.expires_at \
-                 WHERE request_nonces.expires_at <= $4",
-            )
-            .bind(access_key_id)
-            .bind(nonce)
-            .bind(expires_at_ms)
-            .bind(now_ms)
-            .execute(pool)
-            .await?
-            .rows_affected()
-        });
-        Ok(if affected > 0 {
-            NonceOutcome::Fresh
-        } else {
-            NonceOutcome::Replayed
-        })
+        self.shared
+            .writer
+            .record_nonce(access_key_id, nonce, now_ms, expires_at_ms)
+            .await
     }
 
     /// Deletes nonces that expired at or before `now_ms`; returns how many.

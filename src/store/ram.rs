@@ -368,6 +368,7 @@ impl Store {
 
     /// Inserts a user; a taken name is [`StoreError::Conflict`].
     pub async fn create_user(&self, u: &User) -> Result<(), StoreError> {
+        let _changed = self.changed();
         on_pool!(self, pool => {
             sqlx::query(
                 "INSERT INTO users (id, account_id, name, display_name, mobile_phone, email, \
@@ -408,6 +409,7 @@ impl Store {
 
     /// Replaces a user's mutable fields (matched by id); a rename onto a taken name conflicts.
     pub async fn update_user(&self, u: &User) -> Result<bool, StoreError> {
+        let _changed = self.changed();
         let n = on_pool!(self, pool => {
             sqlx::query(
                 "UPDATE users SET name = $1, display_name = $2, mobile_phone = $3, email = $4, \
@@ -426,6 +428,7 @@ impl Store {
     /// Deletes a user that nothing depends on; otherwise [`StoreError::InUse`] naming the first
     /// dependent (groups, AccessKeys, login profile, MFA device, policies).
     pub async fn delete_user(&self, user_id: &str) -> Result<bool, StoreError> {
+        let _changed = self.changed();
         let n = on_pool!(self, pool => {
             let mut tx = pool.begin().await?;
             for (what, sql) in [
@@ -475,6 +478,7 @@ impl Store {
 
     /// Records a sign-in time.
     pub async fn touch_user_login(&self, user_id: &str, at_ms: i64) -> Result<(), StoreError> {
+        let _changed = self.changed();
         on_pool!(self, pool => {
             sqlx::query("UPDATE users SET last_login_at = $1 WHERE id = $2")
                 .bind(at_ms).bind(user_id).execute(pool).await?;
@@ -491,6 +495,7 @@ impl Store {
         key: &AccessKeyRecord,
         max: i64,
     ) -> Result<(), StoreError> {
+        let _changed = self.changed();
         let user_id = key.user_id.clone().unwrap_or_default();
         on_pool!(self, pool => {
             let mut tx = pool.begin().await?;
@@ -533,6 +538,7 @@ impl Store {
         user_id: &str,
         key_id: &str,
     ) -> Result<bool, StoreError> {
+        let _changed = self.changed();
         let n = on_pool!(self, pool => {
             sqlx::query("DELETE FROM access_keys WHERE id = $1 AND user_id = $2")
                 .bind(key_id).bind(user_id).execute(pool).await?.rows_affected()
@@ -548,6 +554,7 @@ impl Store {
         status: KeyStatus,
         now_ms: i64,
     ) -> Result<bool, StoreError> {
+        let _changed = self.changed();
         let n = on_pool!(self, pool => {
             sqlx::query("UPDATE access_keys SET status = $1, updated_at = $2 WHERE id = $3 AND user_id = $4")
                 .bind(status.as_str()).bind(now_ms).bind(key_id).bind(user_id)
@@ -560,6 +567,7 @@ impl Store {
 
     /// Inserts a group; a taken name conflicts.
     pub async fn create_group(&self, g: &Group) -> Result<(), StoreError> {
+        let _changed = self.changed();
         on_pool!(self, pool => {
             sqlx::query(
                 "INSERT INTO ram_groups (id, account_id, name, comments, created_at, updated_at) \
@@ -601,6 +609,7 @@ impl Store {
 
     /// Replaces a group's name and comments (matched by id).
     pub async fn update_group(&self, g: &Group) -> Result<bool, StoreError> {
+        let _changed = self.changed();
         let n = on_pool!(self, pool => {
             sqlx::query("UPDATE ram_groups SET name = $1, comments = $2, updated_at = $3 WHERE id = $4")
                 .bind(&g.name).bind(&g.comments).bind(g.updated_at).bind(&g.id)
@@ -611,6 +620,7 @@ impl Store {
 
     /// Deletes a group with no members and no policies.
     pub async fn delete_group(&self, group_id: &str) -> Result<bool, StoreError> {
+        let _changed = self.changed();
         let n = on_pool!(self, pool => {
             let mut tx = pool.begin().await?;
             for (what, sql) in [
@@ -661,6 +671,7 @@ impl Store {
         now_ms: i64,
         max_groups: i64,
     ) -> Result<(), StoreError> {
+        let _changed = self.changed();
         on_pool!(self, pool => {
             let mut tx = pool.begin().await?;
             if count_in!(tx, "SELECT COUNT(*) FROM group_members WHERE user_id = $1", user_id) >= max_groups {
@@ -680,6 +691,7 @@ impl Store {
         group_id: &str,
         user_id: &str,
     ) -> Result<bool, StoreError> {
+        let _changed = self.changed();
         let n = on_pool!(self, pool => {
             sqlx::query("DELETE FROM group_members WHERE group_id = $1 AND user_id = $2")
                 .bind(group_id).bind(user_id).execute(pool).await?.rows_affected()
@@ -742,6 +754,7 @@ impl Store {
 
     /// Creates a login profile; one per user.
     pub async fn create_login_profile(&self, p: &LoginProfile) -> Result<(), StoreError> {
+        let _changed = self.changed();
         on_pool!(self, pool => {
             sqlx::query(
                 "INSERT INTO login_profiles (user_id, password_hash, password_reset_required, \
@@ -778,6 +791,7 @@ impl Store {
 
     /// Replaces a login profile's fields.
     pub async fn update_login_profile(&self, p: &LoginProfile) -> Result<bool, StoreError> {
+        let _changed = self.changed();
         let n = on_pool!(self, pool => {
             sqlx::query(
                 "UPDATE login_profiles SET password_hash = $1, password_reset_required = $2, \
@@ -792,6 +806,7 @@ impl Store {
 
     /// Deletes a login profile.
     pub async fn delete_login_profile(&self, user_id: &str) -> Result<bool, StoreError> {
+        let _changed = self.changed();
         let n = on_pool!(self, pool => {
             sqlx::query("DELETE FROM login_profiles WHERE user_id = $1")
                 .bind(user_id).execute(pool).await?.rows_affected()
@@ -817,6 +832,7 @@ impl Store {
         account_id: &str,
         json: &str,
     ) -> Result<(), StoreError> {
+        let _changed = self.changed();
         on_pool!(self, pool => {
             sqlx::query(
                 "INSERT INTO password_policies (account_id, policy_json) VALUES ($1, $2) \
@@ -831,6 +847,7 @@ impl Store {
 
     /// Creates an unbound device; a taken name conflicts.
     pub async fn create_mfa_device(&self, d: &MfaDevice) -> Result<(), StoreError> {
+        let _changed = self.changed();
         on_pool!(self, pool => {
             sqlx::query(
                 "INSERT INTO mfa_devices (serial_number, account_id, name, seed_sealed, user_id, \
@@ -883,6 +900,7 @@ impl Store {
         now_ms: i64,
         step: i64,
     ) -> Result<bool, StoreError> {
+        let _changed = self.changed();
         let n = on_pool!(self, pool => {
             sqlx::query(
                 "UPDATE mfa_devices SET user_id = $1, activated_at = $2, last_step = $3 \
@@ -896,6 +914,7 @@ impl Store {
 
     /// Unbinds the user's device; returns its serial number.
     pub async fn unbind_mfa_device(&self, user_id: &str) -> Result<Option<String>, StoreError> {
+        let _changed = self.changed();
         let serial = on_pool!(self, pool => {
             let mut tx = pool.begin().await?;
             let row: Option<(String,)> = sqlx::query_as("SELECT serial_number FROM mfa_devices WHERE user_id = $1")
@@ -912,6 +931,7 @@ impl Store {
 
     /// Records a TOTP step as used if it is newer than the last one; false means replay.
     pub async fn advance_mfa_step(&self, serial: &str, step: i64) -> Result<bool, StoreError> {
+        let _changed = self.changed();
         let n = on_pool!(self, pool => {
             sqlx::query(
                 "UPDATE mfa_devices SET last_step = $1 WHERE serial_number = $2 \
@@ -924,6 +944,7 @@ impl Store {
 
     /// Deletes an unbound device; a bound one is `InUse(VirtualMFADevice.User)`.
     pub async fn delete_mfa_device(&self, serial: &str) -> Result<bool, StoreError> {
+        let _changed = self.changed();
         let n = on_pool!(self, pool => {
             let mut tx = pool.begin().await?;
             let bound = count_in!(tx, "SELECT COUNT(*) FROM mfa_devices WHERE serial_number = $1 AND user_id IS NOT NULL", serial);
@@ -942,6 +963,7 @@ impl Store {
 
     /// Inserts a role; a taken name conflicts.
     pub async fn create_role(&self, r: &Role) -> Result<(), StoreError> {
+        let _changed = self.changed();
         on_pool!(self, pool => {
             sqlx::query(
                 "INSERT INTO roles (id, account_id, name, description, trust_policy, \
@@ -980,6 +1002,7 @@ impl Store {
 
     /// Replaces a role's mutable fields (matched by id).
     pub async fn update_role(&self, r: &Role) -> Result<bool, StoreError> {
+        let _changed = self.changed();
         let n = on_pool!(self, pool => {
             sqlx::query(
                 "UPDATE roles SET description = $1, trust_policy = $2, max_session_duration = $3, \
@@ -994,6 +1017,7 @@ impl Store {
 
     /// Deletes a role with no attached policies.
     pub async fn delete_role(&self, role_id: &str) -> Result<bool, StoreError> {
+        let _changed = self.changed();
         let n = on_pool!(self, pool => {
             let mut tx = pool.begin().await?;
             if count_in!(tx, "SELECT COUNT(*) FROM policy_attachments WHERE principal_type = 'Role' AND principal_id = $1", role_id) > 0 {
@@ -1032,6 +1056,7 @@ impl Store {
 
     /// Creates a custom policy with its first version `v1` as default.
     pub async fn create_policy(&self, p: &Policy, document: &str) -> Result<(), StoreError> {
+        let _changed = self.changed();
         on_pool!(self, pool => {
             let mut tx = pool.begin().await?;
             sqlx::query(
@@ -1073,6 +1098,7 @@ impl Store {
         description: &str,
         now_ms: i64,
     ) -> Result<bool, StoreError> {
+        let _changed = self.changed();
         let n = on_pool!(self, pool => {
             sqlx::query("UPDATE policies SET description = $1, updated_at = $2 WHERE account_id = $3 AND name = $4")
                 .bind(description).bind(now_ms).bind(account_id).bind(name)
@@ -1099,6 +1125,7 @@ impl Store {
         name: &str,
         cascade: bool,
     ) -> Result<bool, StoreError> {
+        let _changed = self.changed();
         let n = on_pool!(self, pool => {
             let mut tx = pool.begin().await?;
             for (what, kind) in [("Policy.User", "User"), ("Policy.Group", "Group"), ("Policy.Role", "Role")] {
@@ -1139,6 +1166,7 @@ impl Store {
         name: &str,
         v: &NewPolicyVersion<'_>,
     ) -> Result<Option<String>, StoreError> {
+        let _changed = self.changed();
         let NewPolicyVersion {
             document,
             set_default,
@@ -1245,6 +1273,7 @@ impl Store {
         name: &str,
         version_id: &str,
     ) -> Result<bool, StoreError> {
+        let _changed = self.changed();
         let n = on_pool!(self, pool => {
             let mut tx = pool.begin().await?;
             let is_default = count_in!(
@@ -1271,6 +1300,7 @@ impl Store {
         version_id: &str,
         now_ms: i64,
     ) -> Result<bool, StoreError> {
+        let _changed = self.changed();
         let n = on_pool!(self, pool => {
             sqlx::query(
                 "UPDATE policies SET default_version = $1, updated_at = $2 WHERE account_id = $3 AND name = $4 \
@@ -1287,6 +1317,7 @@ impl Store {
     /// Attaches a policy; already attached is a conflict; a principal holding `max` policies of
     /// this type is [`StoreError::LimitExceeded`].
     pub async fn attach_policy(&self, a: &Attachment, max: i64) -> Result<(), StoreError> {
+        let _changed = self.changed();
         on_pool!(self, pool => {
             let mut tx = pool.begin().await?;
             let n = count_in!(
@@ -1317,6 +1348,7 @@ impl Store {
         principal_type: PrincipalType,
         principal_id: &str,
     ) -> Result<bool, StoreError> {
+        let _changed = self.changed();
         let n = on_pool!(self, pool => {
             sqlx::query(
                 "DELETE FROM policy_attachments WHERE policy_type = $1 AND policy_name = $2 \

@@ -3,11 +3,14 @@
 //! policy allowing the provider as a Federated principal (with `saml:recipient` and the
 //! assertion's other keys as conditions), replay refused through the store, then a role session.
 
+use std::sync::{Arc, LazyLock};
+
 use chrono::Duration;
 
 use super::{
     MIN_DURATION, Minted, SessionSpec, StsError, check_session_name, check_session_policy, mint,
 };
+use crate::cache::BoundedMap;
 use crate::clock::Clock;
 use crate::crypto::Keyring;
 use crate::policy::{self, Context, DocumentKind, MAX_TRUST_POLICY_CHARS, PrincipalRef, Request};
@@ -182,7 +185,10 @@ pub async fn verify_with_provider(
     xml: &[u8],
 ) -> Result<VerifiedAssertion, FederationError> {
     let arn = crate::saml::providers::provider_arn(&parn.account_id, &parn.name);
+    // Provider and role come from the cached view: another replica's change applies here
+    // within store::CACHE_TTL_MS.
     let provider = store
+        .cached(clock.now_ms())
         .find_saml_provider(&parn.account_id, &parn.name)
         .await
         .map_err(StsError::from)?
@@ -200,8 +206,16 @@ pub async fn verify_with_provider(
     Ok(response::validate_response(xml, &trusted, &exp)?)
 }
 
-/// Trust anchors from stored base64 DER certificates.
-pub fn trusted_keys(certificates: &[String]) -> Result<TrustedKeys, FederationError> {
+/// Keys parsed from certificates, by their base64 DER text (bounded; content-keyed, so never
+/// stale: new certificates are new text).
+static TRUSTED_KEYS: LazyLock<BoundedMap<Vec<String>, Arc<TrustedKeys>>> =
+    LazyLock::new(|| BoundedMap::new(256));
+
+/// Trust anchors from stored base64 DER certificates, parsed once per certificate set.
+pub fn trusted_keys(certificates: &[String]) -> Result<Arc<TrustedKeys>, FederationError> {
+    if let Some(k) = TRUSTED_KEYS.get(certificates) {
+        return Ok(k);
+    }
     let certs: Vec<Vec<u8>> = certificates
         .iter()
         .map(|c| {
@@ -210,8 +224,12 @@ pub fn trusted_keys(certificates: &[String]) -> Result<TrustedKeys, FederationEr
         })
         .collect::<Result<_, _>>()
         .map_err(|e| FederationError::ProviderMetadata(e.to_string()))?;
-    TrustedKeys::from_der_certificates(certs)
-        .map_err(|e| FederationError::ProviderMetadata(e.to_string()))
+    let trusted = Arc::new(
+        TrustedKeys::from_der_certificates(certs)
+            .map_err(|e| FederationError::ProviderMetadata(e.to_string()))?,
+    );
+    TRUSTED_KEYS.insert(certificates.to_vec(), trusted.clone());
+    Ok(trusted)
 }
 
 /// The `(RoleArn, SAMLProviderArn)` pairs of the Role attribute, in document order, without
@@ -297,12 +315,13 @@ pub async fn trusted_role(
         .into());
     }
     let role = store
+        .cached(clock.now_ms())
         .find_role(&rarn.account_id, &rarn.role_name)
         .await
         .map_err(StsError::from)?
         .ok_or_else(|| StsError::RoleNotFound(role_arn.into()))?;
     let role_arn = format!("acs:ram::{}:role/{}", role.account_id, role.name);
-    let trusted_by_role = match policy::parse(
+    let trusted_by_role = match policy::parse_shared(
         &role.trust_policy,
         DocumentKind::Trust,
         MAX_TRUST_POLICY_CHARS,
@@ -316,7 +335,7 @@ pub async fn trusted_role(
                 .with("saml:aud", sp.entity_id);
             let principals = [PrincipalRef::Federated(provider_arn)];
             policy::evaluate(
-                &[&doc],
+                &[&*doc],
                 &Request {
                     action: "sts:AssumeRole",
                     resource: &role_arn,

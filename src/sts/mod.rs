@@ -17,7 +17,7 @@ use crate::policy::{
     Request,
 };
 use crate::principal::Principal;
-use crate::store::{Role, Store};
+use crate::store::{Cached, Role, Store};
 
 pub use error::{StsError, TokenError};
 pub use token::SessionClaims;
@@ -307,8 +307,12 @@ pub async fn assume_role(
 }
 
 /// Checks that a live session is still honoured: its role exists (same id) and has not revoked
-/// sessions issued at or before this one.
-pub async fn check_revocation(store: &Store, claims: &SessionClaims) -> Result<Role, StsError> {
+/// sessions issued at or before this one. The role comes from the store's cached view: a
+/// revocation made by another replica applies here within `store::CACHE_TTL_MS`.
+pub async fn check_revocation(
+    store: &Cached<'_>,
+    claims: &SessionClaims,
+) -> Result<Role, StsError> {
     let role = store
         .find_role_by_id(&claims.role_id)
         .await?

@@ -177,6 +177,26 @@ impl Document {
         self.nodes.len()
     }
 
+    /// Number of elements anywhere in the document with this namespace URI (`""` = none) and
+    /// local name: one pass over the node arena, no tree walk.
+    pub fn count_elements(&self, namespace_uri: &str, local_name: &str) -> usize {
+        self.nodes
+            .iter()
+            .filter(|n| match &n.kind {
+                Kind::Element(e) => {
+                    let q = self.s(e.qname);
+                    let local = if e.prefix_len == 0 {
+                        q
+                    } else {
+                        q.get(e.prefix_len as usize + 1..).unwrap_or("")
+                    };
+                    local == local_name && self.s(e.ns) == namespace_uri
+                }
+                _ => false,
+            })
+            .count()
+    }
+
     pub(crate) fn s(&self, span: Span) -> &str {
         self.arena
             .get(span.start as usize..span.end as usize)

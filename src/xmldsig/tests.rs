@@ -381,3 +381,17 @@ fn error_categories() {
         ErrorCategory::Configuration
     );
 }
+
+#[test]
+fn count_elements_matches_namespace_and_local_name_at_any_depth() {
+    let doc = parse(
+        r#"<a:R xmlns:a="urn:a" xmlns:b="urn:b"><a:X/><b:X/><X/><a:Y><a:X><a:XX/></a:X></a:Y><c xmlns="urn:a"><X/></c></a:R>"#,
+    )
+    .unwrap();
+    assert_eq!(doc.count_elements("urn:a", "X"), 3); // a:X, a:Y/a:X, c/X (default namespace)
+    assert_eq!(doc.count_elements("urn:b", "X"), 1);
+    assert_eq!(doc.count_elements("", "X"), 1);
+    assert_eq!(doc.count_elements("urn:a", "XX"), 1);
+    assert_eq!(doc.count_elements("urn:a", "R"), 1);
+    assert_eq!(doc.count_elements("urn:a", "Z"), 0);
+}

@@ -10,7 +10,10 @@ use std::borrow::Cow;
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
-use ring::signature::{self, RsaPublicKeyComponents, UnparsedPublicKey};
+// aws-lc-rs: keys are parsed once per trusted certificate (`ParsedPublicKey`), and SHA-256
+// uses the CPU's SHA extensions where present (docs/performance.md).
+use aws_lc_rs::digest as lc_digest;
+use aws_lc_rs::signature::{self, ParsedPublicKey};
 use x509_parser::oid_registry::{OID_EC_P256, OID_NIST_EC_P384};
 use x509_parser::prelude::{FromDer, X509Certificate};
 use x509_parser::public_key::PublicKey;
@@ -72,20 +75,26 @@ impl SignatureAlgorithm {
         }
     }
 
-    fn ring_algorithm(
-        self,
-        key: &KeyKind,
-    ) -> Option<&'static dyn signature::VerificationAlgorithm> {
-        Some(match (self, key) {
-            (Self::RsaSha1, KeyKind::Rsa { .. }) => {
-                &signature::RSA_PKCS1_2048_8192_SHA1_FOR_LEGACY_USE_ONLY
-            }
-            (Self::RsaSha256, KeyKind::Rsa { .. }) => &signature::RSA_PKCS1_2048_8192_SHA256,
-            (Self::RsaSha384, KeyKind::Rsa { .. }) => &signature::RSA_PKCS1_2048_8192_SHA384,
-            (Self::RsaSha512, KeyKind::Rsa { .. }) => &signature::RSA_PKCS1_2048_8192_SHA512,
-            (Self::EcdsaSha256, KeyKind::EcP256 { .. }) => &signature::ECDSA_P256_SHA256_FIXED,
-            (Self::EcdsaSha384, KeyKind::EcP384 { .. }) => &signature::ECDSA_P384_SHA384_FIXED,
-            _ => return None,
+    /// Whether a key of this kind can verify this algorithm.
+    fn fits(self, key: &KeyKind) -> bool {
+        matches!(
+            (self, key),
+            (
+                Self::RsaSha1 | Self::RsaSha256 | Self::RsaSha384 | Self::RsaSha512,
+                KeyKind::Rsa
+            ) | (Self::EcdsaSha256, KeyKind::EcP256)
+                | (Self::EcdsaSha384, KeyKind::EcP384)
+        )
+    }
+
+    fn lc_algorithm(self) -> Option<&'static dyn signature::VerificationAlgorithm> {
+        Some(match self {
+            Self::RsaSha1 => &signature::RSA_PKCS1_2048_8192_SHA1_FOR_LEGACY_USE_ONLY,
+            Self::RsaSha256 => &signature::RSA_PKCS1_2048_8192_SHA256,
+            Self::RsaSha384 => &signature::RSA_PKCS1_2048_8192_SHA384,
+            Self::RsaSha512 => &signature::RSA_PKCS1_2048_8192_SHA512,
+            Self::EcdsaSha256 => &signature::ECDSA_P256_SHA256_FIXED,
+            Self::EcdsaSha384 => &signature::ECDSA_P384_SHA384_FIXED,
         })
     }
 }
@@ -134,12 +143,12 @@ impl DigestAlgorithm {
         }
     }
 
-    fn ring(self) -> &'static ring::digest::Algorithm {
+    fn lc(self) -> &'static lc_digest::Algorithm {
         match self {
-            Self::Sha1 => &ring::digest::SHA1_FOR_LEGACY_USE_ONLY,
-            Self::Sha256 => &ring::digest::SHA256,
-            Self::Sha384 => &ring::digest::SHA384,
-            Self::Sha512 => &ring::digest::SHA512,
+            Self::Sha1 => &lc_digest::SHA1_FOR_LEGACY_USE_ONLY,
+            Self::Sha256 => &lc_digest::SHA256,
+            Self::Sha384 => &lc_digest::SHA384,
+            Self::Sha512 => &lc_digest::SHA512,
         }
     }
 }
@@ -148,16 +157,31 @@ impl DigestAlgorithm {
 
 #[derive(Clone, Debug)]
 enum KeyKind {
-    Rsa { n: Vec<u8>, e: Vec<u8> },
-    EcP256 { point: Vec<u8> },
-    EcP384 { point: Vec<u8> },
+    Rsa,
+    EcP256,
+    EcP384,
 }
 
-#[derive(Clone, Debug)]
+/// One trusted certificate: its DER (KeyInfo selects by byte equality), fingerprint, key type,
+/// and the key parsed once for each signature algorithm it can verify.
+#[derive(Clone)]
 struct TrustedKey {
     der: Vec<u8>,
+    /// `der` in standard base64 without line breaks: a KeyInfo certificate whose text (white
+    /// space removed) equals it selects this key without being decoded.
+    b64: String,
     sha256: [u8; 32],
     kind: KeyKind,
+    parsed: Vec<(SignatureAlgorithm, ParsedPublicKey)>,
+}
+
+impl std::fmt::Debug for TrustedKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TrustedKey")
+            .field("sha256", &hex(&self.sha256))
+            .field("kind", &self.kind)
+            .finish_non_exhaustive()
+    }
 }
 
 /// The IdP's signing keys, taken from certificates in its stored metadata.
@@ -180,11 +204,13 @@ impl TrustedKeys {
     ) -> Result<Self, XmlDsigError> {
         let mut keys = Vec::new();
         for (index, der) in certs.into_iter().enumerate() {
-            let kind = parse_key(index, &der)?;
+            let (kind, parsed) = parse_key(index, &der)?;
             keys.push(TrustedKey {
                 sha256: sha256(&der),
+                b64: STANDARD.encode(&der),
                 der,
                 kind,
+                parsed,
             });
         }
         if keys.is_empty() {
@@ -216,7 +242,7 @@ impl TrustedKeys {
 
 fn sha256(data: &[u8]) -> [u8; 32] {
     let mut out = [0u8; 32];
-    out.copy_from_slice(ring::digest::digest(&ring::digest::SHA256, data).as_ref());
+    out.copy_from_slice(lc_digest::digest(&lc_digest::SHA256, data).as_ref());
     out
 }
 
@@ -229,7 +255,40 @@ fn strip_leading_zeros(b: &[u8]) -> &[u8] {
     b.get(first..).unwrap_or(&[])
 }
 
-fn parse_key(index: usize, der: &[u8]) -> Result<KeyKind, XmlDsigError> {
+type ParsedKeys = Vec<(SignatureAlgorithm, ParsedPublicKey)>;
+
+/// Parses `key` once for each algorithm in `algs` (all of which must accept it).
+fn parse_for(
+    index: usize,
+    key: &[u8],
+    algs: &[SignatureAlgorithm],
+) -> Result<ParsedKeys, XmlDsigError> {
+    algs.iter()
+        .map(|&alg| {
+            let lc = alg
+                .lc_algorithm()
+                .ok_or_else(|| XmlDsigError::UnsupportedKey {
+                    index,
+                    detail: format!("no verifier for {}", alg.uri()),
+                })?;
+            ParsedPublicKey::new(lc, key)
+                .map(|k| (alg, k))
+                .map_err(|e| XmlDsigError::UnsupportedKey {
+                    index,
+                    detail: format!("the key does not parse for {}: {e}", alg.uri()),
+                })
+        })
+        .collect()
+}
+
+const RSA_ALGORITHMS: [SignatureAlgorithm; 4] = [
+    SignatureAlgorithm::RsaSha1,
+    SignatureAlgorithm::RsaSha256,
+    SignatureAlgorithm::RsaSha384,
+    SignatureAlgorithm::RsaSha512,
+];
+
+fn parse_key(index: usize, der: &[u8]) -> Result<(KeyKind, ParsedKeys), XmlDsigError> {
     let invalid = |detail: String| XmlDsigError::InvalidCertificate { index, detail };
     let (rest, cert) = X509Certificate::from_der(der).map_err(|e| invalid(e.to_string()))?;
     if !rest.is_empty() {
@@ -260,10 +319,18 @@ fn parse_key(index: usize, der: &[u8]) -> Result<KeyKind, XmlDsigError> {
                     "RSA key of {bits} bits (maximum {MAX_RSA_BITS})"
                 )));
             }
-            Ok(KeyKind::Rsa {
-                n: n.to_vec(),
-                e: e.to_vec(),
-            })
+            // The public exponent rules ring applied: odd, at least 3, at most 33 bits.
+            let e_bits = match e.first() {
+                Some(&top) => (e.len() - 1) * 8 + (8 - top.leading_zeros() as usize),
+                None => 0,
+            };
+            if e.last().is_none_or(|l| l % 2 == 0) || !(2..=33).contains(&e_bits) {
+                return Err(unsupported(
+                    "RSA public exponent (must be odd, at least 3, at most 33 bits)".into(),
+                ));
+            }
+            // The SubjectPublicKeyInfo as the certificate carries it.
+            Ok((KeyKind::Rsa, parse_for(index, spki.raw, &RSA_ALGORITHMS)?))
         }
         PublicKey::EC(_) => {
             let curve = spki
@@ -276,14 +343,20 @@ fn parse_key(index: usize, der: &[u8]) -> Result<KeyKind, XmlDsigError> {
                 Some(oid)
                     if oid == OID_EC_P256 && point.len() == 65 && point.first() == Some(&4) =>
                 {
-                    Ok(KeyKind::EcP256 { point })
+                    Ok((
+                        KeyKind::EcP256,
+                        parse_for(index, &point, &[SignatureAlgorithm::EcdsaSha256])?,
+                    ))
                 }
                 Some(oid)
                     if oid == OID_NIST_EC_P384
                         && point.len() == 97
                         && point.first() == Some(&4) =>
                 {
-                    Ok(KeyKind::EcP384 { point })
+                    Ok((
+                        KeyKind::EcP384,
+                        parse_for(index, &point, &[SignatureAlgorithm::EcdsaSha384])?,
+                    ))
                 }
                 Some(oid) => Err(unsupported(format!(
                     "EC key on curve {oid} or compressed point (only uncompressed P-256 / P-384)"
@@ -303,28 +376,8 @@ fn parse_key(index: usize, der: &[u8]) -> Result<KeyKind, XmlDsigError> {
 }
 
 fn verify_with(key: &TrustedKey, alg: SignatureAlgorithm, msg: &[u8], sig: &[u8]) -> Option<bool> {
-    let ring_alg = alg.ring_algorithm(&key.kind)?;
-    let ok = match &key.kind {
-        KeyKind::Rsa { n, e } => {
-            let params = match alg {
-                SignatureAlgorithm::RsaSha1 => {
-                    &signature::RSA_PKCS1_2048_8192_SHA1_FOR_LEGACY_USE_ONLY
-                }
-                SignatureAlgorithm::RsaSha384 => &signature::RSA_PKCS1_2048_8192_SHA384,
-                SignatureAlgorithm::RsaSha512 => &signature::RSA_PKCS1_2048_8192_SHA512,
-                _ => &signature::RSA_PKCS1_2048_8192_SHA256,
-            };
-            RsaPublicKeyComponents { n, e }
-                .verify(params, msg, sig)
-                .is_ok()
-        }
-        KeyKind::EcP256 { point } | KeyKind::EcP384 { point } => {
-            UnparsedPublicKey::new(ring_alg, point)
-                .verify(msg, sig)
-                .is_ok()
-        }
-    };
-    Some(ok)
+    let (_, parsed) = key.parsed.iter().find(|(a, _)| *a == alg)?;
+    Some(parsed.verify_sig(msg, sig).is_ok())
 }
 
 // ===================================================================== options
@@ -520,7 +573,8 @@ struct SignatureParts<'a> {
     digest_algorithm: DigestAlgorithm,
     digest_value: Vec<u8>,
     signature_value: Vec<u8>,
-    key_info_certs: Vec<Vec<u8>>,
+    /// KeyInfo certificates as base64 text (as written, possibly wrapped).
+    key_info_certs: Vec<&'a str>,
 }
 
 /// Verifies the enveloped signature of `element`.
@@ -577,14 +631,20 @@ pub fn verify_element<'a>(
     if parts.key_info_certs.is_empty() {
         candidates.extend(0..keys.keys.len());
     } else {
-        for cert in &parts.key_info_certs {
-            let idx = keys
-                .keys
-                .iter()
-                .position(|k| k.der == *cert)
-                .ok_or_else(|| XmlDsigError::UntrustedKeyInfoCertificate {
-                    sha256_fingerprint: hex(&sha256(cert)),
-                })?;
+        for text in &parts.key_info_certs {
+            let idx = match keys.keys.iter().position(|k| same_base64(text, &k.b64)) {
+                Some(i) => i,
+                // Not the canonical encoding of a trusted certificate: decode and compare bytes.
+                None => {
+                    let cert = decode_base64(text, "X509Certificate")?;
+                    keys.keys
+                        .iter()
+                        .position(|k| k.der == cert)
+                        .ok_or_else(|| XmlDsigError::UntrustedKeyInfoCertificate {
+                            sha256_fingerprint: hex(&sha256(&cert)),
+                        })?
+                }
+            };
             if !candidates.contains(&idx) {
                 candidates.push(idx);
             }
@@ -593,7 +653,7 @@ pub fn verify_element<'a>(
     candidates.retain(|&i| {
         keys.keys
             .get(i)
-            .is_some_and(|k| parts.signature_algorithm.ring_algorithm(&k.kind).is_some())
+            .is_some_and(|k| parts.signature_algorithm.fits(&k.kind))
     });
     if candidates.is_empty() {
         return Err(XmlDsigError::NoUsableKey {
@@ -649,7 +709,7 @@ pub fn verify_element<'a>(
         },
         &mut buf,
     )?;
-    let digest = ring::digest::digest(parts.digest_algorithm.ring(), &buf);
+    let digest = lc_digest::digest(parts.digest_algorithm.lc(), &buf);
     if !constant_time_eq(digest.as_ref(), &parts.digest_value) {
         return Err(XmlDsigError::DigestMismatch {
             reference: expected,
@@ -818,6 +878,21 @@ fn parse_prefix_list<'a>(
         });
     }
     Ok(prefixes)
+}
+
+/// Whether base64 `text`, with the white space it may be wrapped with removed, is exactly
+/// `compact` (compared in place, without decoding or copying).
+fn same_base64(text: &str, compact: &str) -> bool {
+    let mut want = compact.bytes();
+    for b in text.bytes() {
+        if matches!(b, b' ' | b'\t' | b'\n' | b'\r') {
+            continue;
+        }
+        if want.next() != Some(b) {
+            return false;
+        }
+    }
+    want.next().is_none()
 }
 
 fn decode_base64(text: &str, element: &'static str) -> Result<Vec<u8>, XmlDsigError> {
@@ -1002,7 +1077,7 @@ fn parse_signature<'a>(
             }
             for x in structural_children(child, "X509Data")? {
                 if is_ds(&x, "X509Certificate") {
-                    key_info_certs.push(decode_base64(x.text_strict()?, "X509Certificate")?);
+                    key_info_certs.push(x.text_strict()?);
                 }
             }
         }
@@ -1021,4 +1096,21 @@ fn parse_signature<'a>(
         signature_value,
         key_info_certs,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::same_base64;
+
+    #[test]
+    fn base64_text_compares_across_wrapping_only() {
+        assert!(same_base64("QUJD\n  REVG\r\n", "QUJDREVG"));
+        assert!(same_base64("QUJDREVG", "QUJDREVG"));
+        assert!(!same_base64("QUJDREVH", "QUJDREVG"));
+        assert!(!same_base64("QUJDREVG QQ==", "QUJDREVG"), "longer");
+        assert!(!same_base64("QUJD", "QUJDREVG"), "shorter");
+        assert!(!same_base64("", "QQ=="));
+        assert!(same_base64(" \t", ""));
+    }
 }

@@ -65,6 +65,27 @@ impl Drop for DropDb {
 }
 
 macro_rules! contract {
+    (@extra $($name:ident),* $(,)?) => {
+        mod sqlite_backend_hot_path {
+            $(
+                #[tokio::test]
+                async fn $name() {
+                    let (store, _guard) = super::sqlite().await;
+                    super::$name(store).await;
+                }
+            )*
+        }
+        mod postgres_backend_hot_path {
+            $(
+                #[tokio::test]
+                async fn $name() {
+                    if let Some((store, _guard)) = super::postgres().await {
+                        super::$name(store).await;
+                    }
+                }
+            )*
+        }
+    };
     ($($name:ident),* $(,)?) => {
         mod sqlite_backend {
             $(
@@ -894,4 +915,216 @@ async fn cli_logins_complete_once_and_redeem_once(store: Store) {
             .unwrap()
             .is_none()
     );
+}
+
+// ---- hot-path caches and the group-commit writer (docs/performance.md) ----------------------
+
+async fn account_with_key(store: &Store, id: &str, alias: &str, key_id: &str) {
+    store
+        .create_account(&account(id, alias), &key(key_id, id))
+        .await
+        .unwrap();
+}
+
+async fn cached_reads_see_local_changes_at_once(store: Store) {
+    account_with_key(&store, "1000000000000001", "cache", "LTAIcache").await;
+    let t = 1_800_000_000_000;
+    let k = store.cached(t).find_access_key("LTAIcache").await.unwrap();
+    assert_eq!(k.unwrap().status, KeyStatus::Active);
+    assert!(store.cached_entries() >= 1);
+    // Same instant, so no expiry is involved: the change itself invalidates.
+    assert!(
+        store
+            .update_access_key_status("LTAIcache", KeyStatus::Inactive, t)
+            .await
+            .unwrap()
+    );
+    let k = store.cached(t).find_access_key("LTAIcache").await.unwrap();
+    assert_eq!(k.unwrap().status, KeyStatus::Inactive);
+    // Missing rows are not cached: a key created afterwards is found at once.
+    assert!(
+        store
+            .cached(t)
+            .find_access_key("LTAIlater")
+            .await
+            .unwrap()
+            .is_none()
+    );
+    account_with_key(&store, "1000000000000002", "later", "LTAIlater").await;
+    assert!(
+        store
+            .cached(t)
+            .find_access_key("LTAIlater")
+            .await
+            .unwrap()
+            .is_some()
+    );
+}
+
+async fn concurrent_writes_each_get_their_own_answer(store: Store) {
+    // 100 nonces, each sent twice at once: exactly one of each pair is fresh.
+    let mut tasks = Vec::new();
+    for i in 0..200 {
+        let s = store.clone();
+        tasks.push(tokio::spawn(async move {
+            let n = format!("n{}", i % 100);
+            (i % 100, s.record_nonce("K", &n, 1000, 2000).await.unwrap())
+        }));
+    }
+    let mut fresh = vec![0; 100];
+    for t in tasks {
+        let (i, outcome) = t.await.unwrap();
+        if outcome == NonceOutcome::Fresh {
+            fresh[i] += 1;
+        }
+    }
+    assert!(fresh.iter().all(|&f| f == 1), "{fresh:?}");
+    // And the database holds them: a later use is a replay.
+    assert_eq!(
+        store.record_nonce("K", "n7", 1500, 2500).await.unwrap(),
+        NonceOutcome::Replayed
+    );
+
+    // An expired nonce may be taken over, by exactly one of several concurrent users.
+    let mut tasks = Vec::new();
+    for _ in 0..6 {
+        let s = store.clone();
+        tasks.push(tokio::spawn(async move {
+            s.record_nonce("K", "n3", 2000, 3000).await.unwrap()
+        }));
+    }
+    let mut takeovers = 0;
+    for t in tasks {
+        if t.await.unwrap() == NonceOutcome::Fresh {
+            takeovers += 1;
+        }
+    }
+    assert_eq!(takeovers, 1);
+
+    // Assertion replay keys: the same in one batch.
+    let mut tasks = Vec::new();
+    for i in 0..60 {
+        let s = store.clone();
+        tasks.push(tokio::spawn(async move {
+            (
+                i % 20,
+                s.record_assertion(&format!("idp a{}", i % 20), 0, 5000)
+                    .await
+                    .unwrap(),
+            )
+        }));
+    }
+    let mut accepted = vec![0; 20];
+    for t in tasks {
+        let (i, ok) = t.await.unwrap();
+        accepted[i] += usize::from(ok);
+    }
+    assert!(accepted.iter().all(|&a| a == 1), "{accepted:?}");
+
+    // Audit events written together are all there; a duplicate id in the same batch fails
+    // alone (its batch is retried one by one) while the others are written.
+    account_with_key(&store, "1000000000000003", "audit", "LTAIaudit").await;
+    let event = |id: &str| rambridge::store::AuditEvent {
+        id: id.to_string(),
+        account_id: "1000000000000003".into(),
+        at: 1,
+        event: "AssumeRoleWithSAML".into(),
+        provider: "p".into(),
+        subject: "s".into(),
+        outcome: "Success".into(),
+        reason: "Success".into(),
+        source_ip: "127.0.0.1".into(),
+    };
+    let mut tasks = Vec::new();
+    for i in 0..40 {
+        let s = store.clone();
+        let e = event(&format!("ev{}", if i == 39 { 0 } else { i }));
+        tasks.push(tokio::spawn(
+            async move { s.record_audit(&e).await.is_ok() },
+        ));
+    }
+    let mut written = 0;
+    for t in tasks {
+        written += usize::from(t.await.unwrap());
+    }
+    assert_eq!(written, 39, "exactly the duplicate id fails");
+    let listed = store.list_audit("1000000000000003", 100).await.unwrap();
+    assert_eq!(listed.len(), 39);
+}
+
+contract!(@extra cached_reads_see_local_changes_at_once, concurrent_writes_each_get_their_own_answer);
+
+/// Two store handles on one database stand for two replicas: a change made through one is
+/// served stale by the other for less than CACHE_TTL_MS, never longer.
+async fn another_replicas_change_is_seen_within_the_ttl(a: Store, b: Store) {
+    use rambridge::store::{CACHE_TTL_MS, Role};
+    account_with_key(&a, "1000000000000004", "replicas", "LTAIrepl").await;
+    let role = Role {
+        id: "3000000000000000009".into(),
+        account_id: "1000000000000004".into(),
+        name: "r".into(),
+        description: String::new(),
+        trust_policy: "{}".into(),
+        max_session_duration: 3600,
+        created_at: 0,
+        updated_at: 0,
+        sessions_valid_after: 0,
+    };
+    a.create_role(&role).await.unwrap();
+    let t = 1_800_000_000_000;
+    let seen = |s: Store, at: i64| async move {
+        s.cached(at)
+            .find_role_by_id("3000000000000000009")
+            .await
+            .unwrap()
+            .unwrap()
+            .sessions_valid_after
+    };
+    assert_eq!(seen(b.clone(), t).await, 0);
+    a.update_role(&Role {
+        sessions_valid_after: 42,
+        ..role.clone()
+    })
+    .await
+    .unwrap();
+    assert_eq!(
+        seen(a.clone(), t).await,
+        42,
+        "the changing replica sees it at once"
+    );
+    assert_eq!(seen(b.clone(), t + CACHE_TTL_MS - 1).await, 0, "cached");
+    assert_eq!(seen(b.clone(), t + CACHE_TTL_MS).await, 42, "expired");
+    // A clock that went backwards does not extend an entry's life.
+    a.update_role(&Role {
+        sessions_valid_after: 43,
+        ..role
+    })
+    .await
+    .unwrap();
+    assert_eq!(seen(b.clone(), t - 1).await, 43);
+}
+
+#[tokio::test]
+async fn sqlite_replicas_share_changes_within_the_ttl() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("r.db").display());
+    let a = Store::connect(&url).await.unwrap();
+    let b = Store::connect(&url).await.unwrap();
+    another_replicas_change_is_seen_within_the_ttl(a, b).await;
+}
+
+#[tokio::test]
+async fn postgres_replicas_share_changes_within_the_ttl() {
+    let Some((a, guard)) = postgres().await else {
+        return;
+    };
+    let url = guard
+        .downcast_ref::<DropDb>()
+        .map(|d| {
+            let (base, _) = d.admin_url.rsplit_once('/').unwrap();
+            format!("{base}/{}", d.name)
+        })
+        .unwrap();
+    let b = Store::connect(&url).await.unwrap();
+    another_replicas_change_is_seen_within_the_ttl(a, b).await;
 }

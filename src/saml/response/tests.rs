@@ -61,6 +61,19 @@ fn base64_form_decodes_to_the_same_document() {
         fixture("response-assertion-signed.xml")
     );
     assert!(matches!(decode("%%%"), Err(SamlError::Malformed(_))));
+    // Wrapped base64 (line breaks, spaces, tabs) decodes the same; other bytes do not.
+    let wrapped: String = b64
+        .trim()
+        .as_bytes()
+        .chunks(76)
+        .map(|c| std::str::from_utf8(c).unwrap())
+        .collect::<Vec<_>>()
+        .join("\r\n \t");
+    assert_eq!(
+        decode(&wrapped).unwrap(),
+        fixture("response-assertion-signed.xml")
+    );
+    assert!(decode(&format!("{}é", b64.trim())).is_err());
 }
 
 #[test]
