@@ -131,62 +131,63 @@ def report(path):
     print()
 
     targets = []
-    print("## Ratios")
-    print()
-    print("| comparison | rambridge | other | rambridge/other (time) | rambridge is |")
-    print("|---|---:|---:|---:|---:|")
+    if crit or peers:
+        print("## Ratios")
+        print()
+        print("| comparison | rambridge | other | rambridge/other (time) | rambridge is |")
+        print("|---|---:|---:|---:|---:|")
 
-    def ratio_row(what, mine, other_name, other):
-        if mine is None or other is None:
-            print(f"| {what} | {fmt_us(mine) if mine else 'n/a'} | {other_name}: n/a | | |")
-            return
-        print(
-            f"| {what} | {fmt_us(mine)} | {other_name}: {fmt_us(other)} | {mine / other:.4f} | {other / mine:,.1f}x faster |"
-        )
+        def ratio_row(what, mine, other_name, other):
+            if mine is None or other is None:
+                print(f"| {what} | {fmt_us(mine) if mine else 'n/a'} | {other_name}: n/a | | |")
+                return
+            print(
+                f"| {what} | {fmt_us(mine)} | {other_name}: {fmt_us(other)} | {mine / other:.4f} | {other / mine:,.1f}x faster |"
+            )
 
-    for stem, label in [
-        ("response-assertion-signed", "8 KB"),
-        ("response-both-signed", "10 KB both signed"),
-        ("response-large-assertion-signed", "30 KB"),
-    ]:
+        for stem, label in [
+            ("response-assertion-signed", "8 KB"),
+            ("response-both-signed", "10 KB both signed"),
+            ("response-large-assertion-signed", "30 KB"),
+        ]:
+            ratio_row(
+                f"full SAML validation, {label}",
+                full[stem],
+                "@node-saml/node-saml validatePostResponseAsync",
+                peer("node-saml", stem),
+            )
+        for stem, label in [
+            ("response-assertion-signed", "8 KB"),
+            ("response-both-signed", "10 KB both signed"),
+            ("response-large-assertion-signed", "30 KB"),
+        ]:
+            mine = verify8 if stem == "response-assertion-signed" else None
+            if mine is None:
+                # Without a verify-only benchmark for the other fixtures, compare full validation.
+                mine = full[stem]
+                what = f"full SAML validation vs signature verification only, {label}"
+            else:
+                what = f"xmldsig parse + verify, {label}"
+            ratio_row(what, mine, "python-xmlsec (libxmlsec1) verify", peer("python-xmlsec", stem))
         ratio_row(
-            f"full SAML validation, {label}",
-            full[stem],
-            "@node-saml/node-saml validatePostResponseAsync",
-            peer("node-saml", stem),
+            "full SAML validation, 8 KB",
+            full["response-assertion-signed"],
+            "samael 0.0.22 (published, not re-measured)",
+            SAMAEL_PUBLISHED_US,
         )
-    for stem, label in [
-        ("response-assertion-signed", "8 KB"),
-        ("response-both-signed", "10 KB both signed"),
-        ("response-large-assertion-signed", "30 KB"),
-    ]:
-        mine = verify8 if stem == "response-assertion-signed" else None
-        if mine is None:
-            # Without a verify-only benchmark for the other fixtures, compare full validation.
-            mine = full[stem]
-            what = f"full SAML validation vs signature verification only, {label}"
-        else:
-            what = f"xmldsig parse + verify, {label}"
-        ratio_row(what, mine, "python-xmlsec (libxmlsec1) verify", peer("python-xmlsec", stem))
-    ratio_row(
-        "full SAML validation, 8 KB",
-        full["response-assertion-signed"],
-        "samael 0.0.22 (published, not re-measured)",
-        SAMAEL_PUBLISHED_US,
-    )
-    if floor and full["response-assertion-signed"]:
-        f8 = full["response-assertion-signed"]
-        print(
-            f"| full SAML validation, 8 KB vs crypto floor | {fmt_us(f8)} | floor: {fmt_us(floor)} | {f8 / floor:.2f} | {f8 / floor:.2f}x the floor |"
-        )
-    for p in sorted(policy, key=lambda r: r["policies"]):
-        ratio_row(
-            f"policy decision, {p['policies']} policies",
-            p["rambridge_ns"] / 1000.0,
-            "cedar-policy",
-            p["cedar_ns"] / 1000.0,
-        )
-    print()
+        if floor and full["response-assertion-signed"]:
+            f8 = full["response-assertion-signed"]
+            print(
+                f"| full SAML validation, 8 KB vs crypto floor | {fmt_us(f8)} | floor: {fmt_us(floor)} | {f8 / floor:.2f} | {f8 / floor:.2f}x the floor |"
+            )
+        for p in sorted(policy, key=lambda r: r["policies"]):
+            ratio_row(
+                f"policy decision, {p['policies']} policies",
+                p["rambridge_ns"] / 1000.0,
+                "cedar-policy",
+                p["cedar_ns"] / 1000.0,
+            )
+        print()
 
     if crit:
         print("## In process (criterion medians, pinned core)")
