@@ -70,6 +70,19 @@ pub struct AcsForm {
     pub relay_state: Option<String>,
 }
 
+impl AcsForm {
+    /// The decoded SAML Response bytes; both ACS endpoints start here.
+    pub fn response_xml(&self) -> Result<Vec<u8>, error::WebError> {
+        let b64 = self
+            .saml_response
+            .as_deref()
+            .filter(|v| !v.is_empty())
+            .ok_or(error::WebError::MissingField("SAMLResponse"))?;
+        crate::saml::response::decode(b64)
+            .map_err(|e| error::WebError::from(crate::sts::federation::FederationError::from(e)))
+    }
+}
+
 /// The client address as audit and sessions record it (trusted proxies honoured).
 pub fn client_ip(state: &AppState, parts: &Parts) -> String {
     crate::api::client_info::client_info(parts, &state.config.trusted_proxies)

@@ -16,7 +16,7 @@ use super::pages::{ChoiceGroup, ChoiceView, ChooserPage, render};
 use super::session::{self, CHOICE_COOKIE, KIND_ROLE, NewSession, RoleCredentials, STATE_COOKIE};
 use super::{AcsForm, authn_request, client_ip, csrf, redirect_after_sign_in, see_other};
 use crate::AppState;
-use crate::saml::{ROLE_ATTRIBUTE, SamlError, peek, response, user_sso};
+use crate::saml::{ROLE_ATTRIBUTE, SamlError, peek, user_sso};
 use crate::store::RoleChoiceRow;
 use crate::sts::federation::{
     FederationError, ProviderArn, SpSettings, assertion_duration, consume_assertion, role_pairs,
@@ -90,12 +90,7 @@ async fn role_acs(
     form: &AcsForm,
     ctx: &mut AuditCtx,
 ) -> Result<Response, WebError> {
-    let b64 = form
-        .saml_response
-        .as_deref()
-        .filter(|v| !v.is_empty())
-        .ok_or(WebError::MissingField("SAMLResponse"))?;
-    let xml = response::decode(b64).map_err(FederationError::from)?;
+    let xml = form.response_xml()?;
     let sp = sp(state);
 
     // Routing only: the providers the (unverified) Role attribute names. Each one's own keys

@@ -60,12 +60,7 @@ async fn user_acs(
     form: &AcsForm,
     ctx: &mut AuditCtx,
 ) -> Result<Response, WebError> {
-    let b64 = form
-        .saml_response
-        .as_deref()
-        .filter(|v| !v.is_empty())
-        .ok_or(WebError::MissingField("SAMLResponse"))?;
-    let xml = response::decode(b64).map_err(FederationError::from)?;
+    let xml = form.response_xml()?;
     // Routing only: the Audience names the account; validation then requires exactly it.
     let audiences = peek::audiences(&xml);
     let account_id = audiences
