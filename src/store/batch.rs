@@ -32,6 +32,7 @@ use std::sync::{Arc, LazyLock};
 
 use tokio::sync::{mpsc, oneshot};
 
+use super::checkpoint::Restart;
 use super::{AuditEvent, Backend, NonceOutcome, StoreError};
 
 /// Writer tasks on PostgreSQL (SQLite: one).
@@ -77,6 +78,8 @@ pub(super) struct Writer {
 /// The writer task's handle on the database (named like the store so `on_pool!` applies).
 struct Pools {
     backend: Backend,
+    /// SQLite: the checkpointer's requests to start the log over between batches.
+    restart: Arc<Restart>,
 }
 
 fn closed() -> StoreError {
@@ -85,7 +88,7 @@ fn closed() -> StoreError {
 
 impl Writer {
     /// Starts the writer task(s) on the current Tokio runtime.
-    pub(super) fn start(backend: Backend) -> Writer {
+    pub(super) fn start(backend: Backend, restart: Arc<Restart>) -> Writer {
         let (tx, rx) = mpsc::channel(QUEUE);
         let writers = match backend {
             Backend::Sqlite(_) => 1,
@@ -96,6 +99,7 @@ impl Writer {
             tokio::spawn(run(
                 Pools {
                     backend: backend.clone(),
+                    restart: restart.clone(),
                 },
                 rx.clone(),
             ));
@@ -160,6 +164,30 @@ async fn run(pools: Pools, rx: Arc<tokio::sync::Mutex<mpsc::Receiver<Job>>>) {
             return;
         }
         execute(&pools, std::mem::take(&mut jobs)).await;
+        if let Backend::Sqlite(pool) = &pools.backend
+            && pools.restart.take()
+        {
+            restart_log(pool).await;
+        }
+    }
+}
+
+/// Starts the SQLite log over (see [`super::checkpoint`]); a failure only means a later try.
+async fn restart_log(pool: &sqlx::SqlitePool) {
+    let result = match pool.acquire().await {
+        Ok(mut conn) => {
+            let result = super::checkpoint::restart_log(&mut conn).await;
+            if result.is_err() {
+                // Its busy timeout may not have been restored: never reuse it.
+                conn.close_on_drop();
+            }
+            result
+        }
+        Err(e) => Err(e),
+    };
+    match result {
+        Ok(stats) => tracing::trace!(?stats, "WAL restart"),
+        Err(e) => tracing::debug!(error = %e, "WAL restart failed"),
     }
 }
 

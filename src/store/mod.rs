@@ -49,6 +49,7 @@ macro_rules! on_pool {
 
 mod batch;
 mod cached;
+mod checkpoint;
 mod cli_login;
 mod federation;
 mod oidc;
@@ -182,27 +183,42 @@ pub enum NonceOutcome {
     Replayed,
 }
 
+/// How long a SQLite connection waits for a lock before it fails with `SQLITE_BUSY`.
+const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// The options of every SQLite connection the store opens: WAL with `synchronous = NORMAL`,
+/// foreign keys on, and no checkpoints on commit (they run on their own connection, see
+/// [`checkpoint`]).
+fn sqlite_options(url: &str) -> Result<SqliteConnectOptions, StoreError> {
+    Ok(SqliteConnectOptions::from_str(url)
+        .map_err(|e| StoreError::InvalidUrl(e.to_string()))?
+        .create_if_missing(true)
+        .journal_mode(SqliteJournalMode::Wal)
+        .synchronous(SqliteSynchronous::Normal)
+        .busy_timeout(SQLITE_BUSY_TIMEOUT)
+        .foreign_keys(true)
+        .pragma("wal_autocheckpoint", "0"))
+}
+
 type AccessKeyRow = (String, String, Option<String>, String, Vec<u8>, i64);
 
 impl Store {
     /// Connects to `url` (`sqlite://path`, `sqlite::memory:`, `postgres://...`) and applies the
     /// backend's migrations.
     pub async fn connect(url: &str) -> Result<Store, StoreError> {
+        let mut checkpointer = None;
         let backend = if url.starts_with("sqlite:") {
-            let opts = SqliteConnectOptions::from_str(url)
-                .map_err(|e| StoreError::InvalidUrl(e.to_string()))?
-                .create_if_missing(true)
-                .journal_mode(SqliteJournalMode::Wal)
-                .synchronous(SqliteSynchronous::Normal)
-                .busy_timeout(Duration::from_secs(5))
-                .foreign_keys(true);
+            let opts = sqlite_options(url)?;
             // An in-memory database exists per connection: keep exactly one.
             let max = if url.contains(":memory:") { 1 } else { 8 };
             let pool = SqlitePoolOptions::new()
                 .max_connections(max)
-                .connect_with(opts)
+                .connect_with(opts.clone())
                 .await?;
             sqlx::migrate!("./migrations/sqlite").run(&pool).await?;
+            if max > 1 {
+                checkpointer = Some(opts);
+            }
             Backend::Sqlite(pool)
         } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
             let pool = PgPoolOptions::new()
@@ -218,15 +234,17 @@ impl Store {
                 redact_url(url)
             )));
         };
-        let writer = batch::Writer::start(backend.clone());
-        Ok(Store {
-            backend,
-            shared: Arc::new(Shared {
-                generation: AtomicU64::new(0),
-                cache: cached::Caches::new(),
-                writer,
-            }),
-        })
+        let restart = Arc::new(checkpoint::Restart::default());
+        let writer = batch::Writer::start(backend.clone(), restart.clone());
+        let shared = Arc::new(Shared {
+            generation: AtomicU64::new(0),
+            cache: cached::Caches::new(),
+            writer,
+        });
+        if let Some(opts) = checkpointer {
+            checkpoint::start(opts, Arc::downgrade(&shared), restart);
+        }
+        Ok(Store { backend, shared })
     }
 
     /// Takes the guard every mutation of RAM or federation configuration holds (see the
