@@ -244,7 +244,8 @@ pub fn rejection(headers: &HeaderMap) -> Option<RejectReason> {
 /// The answer to a refused request: Alibaba's JSON error envelope
 /// (`{"RequestId","HostId":"rambridge","Code","Message"}`) with `Connection: close`.
 pub fn rejection_response(reason: RejectReason) -> Response {
-    let request_id = uuid::Uuid::new_v4().to_string().to_uppercase();
+    let request_id =
+        crate::crypto::new_request_id(crate::clock::Clock::now_ms(&crate::clock::SystemClock));
     let body = serde_json::json!({
         "RequestId": request_id,
         "HostId": "rambridge",

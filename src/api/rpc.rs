@@ -29,12 +29,7 @@ struct Outcome {
 /// Handles one RPC request end to end. Never fails: every error becomes an envelope.
 pub async fn handle(state: &AppState, req: Request) -> Response {
     let started = Instant::now();
-    // From the thread-local CSPRNG: no system call per request.
-    let request_id = uuid::Builder::from_random_bytes(rand::random())
-        .into_uuid()
-        .hyphenated()
-        .encode_upper(&mut uuid::Uuid::encode_buffer())
-        .to_string();
+    let request_id = crate::crypto::new_request_id(state.clock.now_ms());
     let (parts, body) = req.into_parts();
     let outcome = process(state, &parts, body, &request_id).await;
 

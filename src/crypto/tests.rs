@@ -107,6 +107,49 @@ fn identifier_shapes() {
     assert_ne!(digits.as_bytes()[0], b'0');
 }
 
+/// Every character of the alphabet equally likely: 124,000 draws, 2,000 expected each (standard
+/// deviation ~44). A plain `byte % 62` would give the first eight characters 5/256 instead of
+/// 4/256 (~2,420 each), far outside the bounds.
+#[test]
+fn random_alnum_is_uniform_over_the_alphabet() {
+    let mut counts = std::collections::HashMap::new();
+    for _ in 0..1_000 {
+        let s = random_alnum(124);
+        assert_eq!(s.len(), 124);
+        for c in s.chars() {
+            *counts.entry(c).or_insert(0u32) += 1;
+        }
+    }
+    assert_eq!(counts.len(), 62, "{counts:?}");
+    for (c, n) in &counts {
+        assert!(c.is_ascii_alphanumeric());
+        assert!((1_730..=2_270).contains(n), "{c}: {n}");
+    }
+    assert_eq!(random_alnum(0), "");
+}
+
+#[test]
+fn request_ids_are_uppercase_uuids_ordered_by_time() {
+    let a = new_request_id(1_700_000_000_000);
+    let b = new_request_id(1_700_000_000_001);
+    let c = new_request_id(1_700_000_086_400);
+    for id in [&a, &b, &c] {
+        let parsed = uuid::Uuid::parse_str(id).unwrap();
+        assert_eq!(parsed.get_version_num(), 7);
+        assert_eq!(id.len(), 36);
+        assert_eq!(id, &id.to_uppercase());
+    }
+    assert!(a < b && b < c, "{a} {b} {c}");
+    let (secs, _) = uuid::Uuid::parse_str(&c)
+        .unwrap()
+        .get_timestamp()
+        .unwrap()
+        .to_unix();
+    assert_eq!(secs, 1_700_000_086);
+    // Same millisecond: different ids (74 random bits).
+    assert_ne!(new_request_id(5), new_request_id(5));
+}
+
 #[test]
 fn hmac_known_answers() {
     // RFC 2202 test case 2 and RFC 4231 test case 2.

@@ -327,11 +327,12 @@ pub struct AuditCtx {
 /// Writes a sign-in audit event; returns its id. A failed write is logged, never hides the
 /// outcome.
 pub async fn audit(state: &AppState, ctx: &AuditCtx, reason: &str) -> String {
-    let id = uuid::Uuid::new_v4().to_string().to_uppercase();
+    let at = state.clock.now_ms();
+    let id = crate::crypto::new_request_id(at);
     let e = AuditEvent {
         id: id.clone(),
         account_id: ctx.account_id.clone(),
-        at: state.clock.now_ms(),
+        at,
         event: ctx.event.to_string(),
         provider: ctx.provider.clone(),
         subject: ctx.subject.clone(),
