@@ -9,7 +9,7 @@ use super::error::{ApiError, from_oidc_federation, from_ram};
 use super::sts::{audit, credentials_body};
 use crate::clock::format_iso8601;
 use crate::oidc::Verified;
-use crate::oidc::providers::{self, NewProvider, ProviderArn, provider_arn};
+use crate::oidc::providers::{self, NewProvider, ProviderArn, ProviderList, provider_arn};
 use crate::oidc::sso;
 use crate::oidc::token::MAX_TOKEN_CHARS;
 use crate::ram::{RamError, Scope, validate};
@@ -135,52 +135,35 @@ pub async fn list_oidc_providers(ctx: &ActionContext<'_>) -> Reply {
 
 /// `AddClientIdToOIDCProvider` (`ram:AddClientIdToOIDCProvider`).
 pub async fn add_client_id(ctx: &ActionContext<'_>) -> Reply {
-    let p = ctx.params;
-    let updated = providers::add_client_id(
-        &scope(ctx)?,
-        p.required("OIDCProviderName")?,
-        p.required("ClientId")?,
-    )
-    .await
-    .map_err(ram(ctx))?;
-    Ok(one(&updated))
+    edit_list(ctx, ProviderList::ClientIds, true).await
 }
 
 /// `RemoveClientIdFromOIDCProvider` (`ram:RemoveClientIdFromOIDCProvider`).
 pub async fn remove_client_id(ctx: &ActionContext<'_>) -> Reply {
-    let p = ctx.params;
-    let updated = providers::remove_client_id(
-        &scope(ctx)?,
-        p.required("OIDCProviderName")?,
-        p.required("ClientId")?,
-    )
-    .await
-    .map_err(ram(ctx))?;
-    Ok(one(&updated))
+    edit_list(ctx, ProviderList::ClientIds, false).await
 }
 
 /// `AddFingerprintToOIDCProvider` (`ram:AddFingerprintToOIDCProvider`).
 pub async fn add_fingerprint(ctx: &ActionContext<'_>) -> Reply {
-    let p = ctx.params;
-    let updated = providers::add_fingerprint(
-        &scope(ctx)?,
-        p.required("OIDCProviderName")?,
-        p.required("Fingerprint")?,
-    )
-    .await
-    .map_err(ram(ctx))?;
-    Ok(one(&updated))
+    edit_list(ctx, ProviderList::Fingerprints, true).await
 }
 
 /// `RemoveFingerprintFromOIDCProvider` (`ram:RemoveFingerprintFromOIDCProvider`).
 pub async fn remove_fingerprint(ctx: &ActionContext<'_>) -> Reply {
+    edit_list(ctx, ProviderList::Fingerprints, false).await
+}
+
+/// The four list edits: `OIDCProviderName` plus the list's own parameter; the provider after.
+async fn edit_list(ctx: &ActionContext<'_>, list: ProviderList, add: bool) -> Reply {
     let p = ctx.params;
-    let updated = providers::remove_fingerprint(
-        &scope(ctx)?,
-        p.required("OIDCProviderName")?,
-        p.required("Fingerprint")?,
-    )
-    .await
+    let scope = scope(ctx)?;
+    let name = p.required("OIDCProviderName")?;
+    let value = p.required(list.param())?;
+    let updated = if add {
+        providers::add_to_list(&scope, name, list, value).await
+    } else {
+        providers::remove_from_list(&scope, name, list, value).await
+    }
     .map_err(ram(ctx))?;
     Ok(one(&updated))
 }

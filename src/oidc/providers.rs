@@ -407,96 +407,117 @@ pub async fn update(
     .await
 }
 
-/// `AddClientIdToOIDCProvider`.
-pub async fn add_client_id(s: &Scope<'_>, name: &str, id: &str) -> Result<OidcProvider, RamError> {
+/// One of a provider's two lists edited an entry at a time
+/// (`Add/Remove ClientId To/From OIDCProvider`, `Add/Remove Fingerprint To/From OIDCProvider`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ProviderList {
+    /// The audiences (`ClientId`).
+    ClientIds,
+    /// The TLS certificate fingerprints (`Fingerprint`).
+    Fingerprints,
+}
+
+impl ProviderList {
+    /// The request parameter that carries the entry.
+    pub fn param(self) -> &'static str {
+        match self {
+            ProviderList::ClientIds => "ClientId",
+            ProviderList::Fingerprints => "Fingerprint",
+        }
+    }
+
+    fn entity(self) -> &'static str {
+        match self {
+            ProviderList::ClientIds => "OIDCProvider.ClientId",
+            ProviderList::Fingerprints => "OIDCProvider.Fingerprint",
+        }
+    }
+
+    /// The entry as stored, once valid.
+    fn check(self, value: &str) -> Result<String, RamError> {
+        match self {
+            ProviderList::ClientIds => {
+                check_client_id("ClientId", value)?;
+                Ok(value.to_string())
+            }
+            ProviderList::Fingerprints => check_fingerprint("Fingerprint", value),
+        }
+    }
+
+    fn entries(self, p: &mut OidcProvider) -> &mut Vec<String> {
+        match self {
+            ProviderList::ClientIds => &mut p.client_ids,
+            ProviderList::Fingerprints => &mut p.fingerprints,
+        }
+    }
+
+    fn full(self) -> RamError {
+        let message = match self {
+            ProviderList::ClientIds => {
+                format!("A provider may hold at most {MAX_CLIENT_IDS} ClientIds.")
+            }
+            ProviderList::Fingerprints => format!(
+                "A provider may hold at most {MAX_FINGERPRINTS} Fingerprints; remove an old one \
+                 first."
+            ),
+        };
+        RamError::LimitExceeded {
+            what: self.entity(),
+            message,
+        }
+    }
+
+    fn max(self) -> usize {
+        match self {
+            ProviderList::ClientIds => MAX_CLIENT_IDS,
+            ProviderList::Fingerprints => MAX_FINGERPRINTS,
+        }
+    }
+}
+
+/// Adds `value` to the provider's `list`: refused when already there or the list is full.
+pub async fn add_to_list(
+    s: &Scope<'_>,
+    name: &str,
+    list: ProviderList,
+    value: &str,
+) -> Result<OidcProvider, RamError> {
     check_name(name)?;
-    check_client_id("ClientId", id)?;
+    let value = list.check(value)?;
     edit(s, name, |p| {
-        if p.client_ids.iter().any(|c| c == id) {
+        let entries = list.entries(p);
+        if entries.contains(&value) {
             return Err(RamError::AlreadyExists {
-                entity: "OIDCProvider.ClientId",
-                message: format!("The OIDC provider already has ClientId {id:?}."),
+                entity: list.entity(),
+                message: format!("The OIDC provider already has {} {value:?}.", list.param()),
             });
         }
-        if p.client_ids.len() >= MAX_CLIENT_IDS {
-            return Err(RamError::LimitExceeded {
-                what: "OIDCProvider.ClientId",
-                message: format!("A provider may hold at most {MAX_CLIENT_IDS} ClientIds."),
-            });
+        if entries.len() >= list.max() {
+            return Err(list.full());
         }
-        p.client_ids.push(id.to_string());
+        entries.push(value.clone());
         Ok(())
     })
     .await
 }
 
-/// `RemoveClientIdFromOIDCProvider`.
-pub async fn remove_client_id(
+/// Removes `value` from the provider's `list`: refused when it is not there.
+pub async fn remove_from_list(
     s: &Scope<'_>,
     name: &str,
-    id: &str,
+    list: ProviderList,
+    value: &str,
 ) -> Result<OidcProvider, RamError> {
     check_name(name)?;
-    check_client_id("ClientId", id)?;
+    let value = list.check(value)?;
     edit(s, name, |p| {
-        let before = p.client_ids.len();
-        p.client_ids.retain(|c| c != id);
-        if p.client_ids.len() == before {
+        let entries = list.entries(p);
+        let before = entries.len();
+        entries.retain(|e| *e != value);
+        if entries.len() == before {
             return Err(RamError::NotFound {
-                entity: "OIDCProvider.ClientId",
-                message: format!("The OIDC provider has no ClientId {id:?}."),
-            });
-        }
-        Ok(())
-    })
-    .await
-}
-
-/// `AddFingerprintToOIDCProvider`.
-pub async fn add_fingerprint(
-    s: &Scope<'_>,
-    name: &str,
-    fingerprint: &str,
-) -> Result<OidcProvider, RamError> {
-    check_name(name)?;
-    let f = check_fingerprint("Fingerprint", fingerprint)?;
-    edit(s, name, |p| {
-        if p.fingerprints.contains(&f) {
-            return Err(RamError::AlreadyExists {
-                entity: "OIDCProvider.Fingerprint",
-                message: format!("The OIDC provider already has Fingerprint {f:?}."),
-            });
-        }
-        if p.fingerprints.len() >= MAX_FINGERPRINTS {
-            return Err(RamError::LimitExceeded {
-                what: "OIDCProvider.Fingerprint",
-                message: format!(
-                    "A provider may hold at most {MAX_FINGERPRINTS} Fingerprints; remove an old \
-                     one first."
-                ),
-            });
-        }
-        p.fingerprints.push(f.clone());
-        Ok(())
-    })
-    .await
-}
-
-/// `RemoveFingerprintFromOIDCProvider`.
-pub async fn remove_fingerprint(
-    s: &Scope<'_>,
-    name: &str,
-    fingerprint: &str,
-) -> Result<OidcProvider, RamError> {
-    check_name(name)?;
-    let f = check_fingerprint("Fingerprint", fingerprint)?;
-    edit(s, name, |p| {
-        let before = p.fingerprints.len();
-        p.fingerprints.retain(|x| *x != f);
-        if p.fingerprints.len() == before {
-            return Err(RamError::NotFound {
-                entity: "OIDCProvider.Fingerprint",
-                message: format!("The OIDC provider has no Fingerprint {f:?}."),
+                entity: list.entity(),
+                message: format!("The OIDC provider has no {} {value:?}.", list.param()),
             });
         }
         Ok(())
