@@ -9,7 +9,7 @@ use axum::http::request::Parts;
 use axum::response::Response;
 use serde::Deserialize;
 
-use super::error::{AuditCtx, WebError, audit, fail};
+use super::error::{AuditCtx, WebError, audit, fail, respond};
 use super::pages::{ConsolePage, RoleView, SignedOutPage, render};
 use super::session::{self, KIND_ROLE, RoleCredentials, SESSION_COOKIE};
 use super::{client_ip, csrf, see_other};
@@ -89,10 +89,7 @@ pub async fn console(State(state): State<AppState>, parts: Parts) -> Response {
         ))
     }
     .await;
-    match result {
-        Ok(r) => r,
-        Err(e) => fail(&state, &ctx, &e).await,
-    }
+    respond(&state, &ctx, result).await
 }
 
 /// The sign-out form.

@@ -351,6 +351,18 @@ pub async fn audit(state: &AppState, ctx: &AuditCtx, reason: &str) -> String {
     id
 }
 
+/// The response of a sign-in step: its own on success, else the audited error page.
+pub async fn respond(
+    state: &AppState,
+    ctx: &AuditCtx,
+    result: Result<Response, WebError>,
+) -> Response {
+    match result {
+        Ok(r) => r,
+        Err(e) => fail(state, ctx, &e).await,
+    }
+}
+
 /// Audits a failure and renders its page.
 pub async fn fail(state: &AppState, ctx: &AuditCtx, err: &WebError) -> Response {
     let code = err.code();

@@ -71,6 +71,14 @@ pub struct AcsForm {
 }
 
 impl AcsForm {
+    /// The form both ACS endpoints take; one that cannot be read is a missing response.
+    pub fn accept(
+        form: Result<axum::Form<AcsForm>, axum::extract::rejection::FormRejection>,
+    ) -> Result<AcsForm, error::WebError> {
+        form.map(|axum::Form(f)| f)
+            .map_err(|_| error::WebError::MissingField("SAMLResponse"))
+    }
+
     /// The decoded SAML Response bytes; both ACS endpoints start here.
     pub fn response_xml(&self) -> Result<Vec<u8>, error::WebError> {
         let b64 = self

@@ -25,7 +25,7 @@ use openidconnect::{
 };
 use serde::Deserialize;
 
-use super::error::{AuditCtx, WebError, fail};
+use super::error::{AuditCtx, WebError, respond};
 use super::role_sso::{RoleChoice, offer_roles};
 use super::session::{self, STATE_COOKIE};
 use super::user_sso::finish_user_sign_in;
@@ -186,10 +186,8 @@ pub async fn start(
         source_ip: client_ip(&state, &parts),
         ..AuditCtx::default()
     };
-    match begin(&state, &alias, q.relay_state, &mut ctx).await {
-        Ok(r) => r,
-        Err(e) => fail(&state, &ctx, &e).await,
-    }
+    let result = begin(&state, &alias, q.relay_state, &mut ctx).await;
+    respond(&state, &ctx, result).await
 }
 
 async fn begin(
@@ -271,10 +269,8 @@ pub async fn callback(
         source_ip: client_ip(&state, &parts),
         ..AuditCtx::default()
     };
-    match finish(&state, &parts, q, &mut ctx).await {
-        Ok(r) => r,
-        Err(e) => fail(&state, &ctx, &e).await,
-    }
+    let result = finish(&state, &parts, q, &mut ctx).await;
+    respond(&state, &ctx, result).await
 }
 
 async fn finish(

@@ -11,7 +11,7 @@ use axum::http::request::Parts;
 use axum::response::Response;
 use serde::{Deserialize, Serialize};
 
-use super::error::{AuditCtx, WebError, audit, fail};
+use super::error::{AuditCtx, WebError, audit, fail, respond};
 use super::pages::{ChoiceGroup, ChoiceView, ChooserPage, render};
 use super::session::{self, CHOICE_COOKIE, KIND_ROLE, NewSession, RoleCredentials, STATE_COOKIE};
 use super::{AcsForm, authn_request, client_ip, csrf, redirect_after_sign_in, see_other};
@@ -75,14 +75,11 @@ pub async fn acs(
         source_ip: client_ip(&state, &parts),
         ..AuditCtx::default()
     };
-    let result = match form {
-        Ok(Form(f)) => role_acs(&state, &f, &mut ctx).await,
-        Err(_) => Err(WebError::MissingField("SAMLResponse")),
+    let result = match AcsForm::accept(form) {
+        Ok(f) => role_acs(&state, &f, &mut ctx).await,
+        Err(e) => Err(e),
     };
-    match result {
-        Ok(r) => r,
-        Err(e) => fail(&state, &ctx, &e).await,
-    }
+    respond(&state, &ctx, result).await
 }
 
 async fn role_acs(
@@ -420,10 +417,7 @@ pub async fn choose(
         .await
     }
     .await;
-    match result {
-        Ok(r) => r,
-        Err(e) => fail(&state, &ctx, &e).await,
-    }
+    respond(&state, &ctx, result).await
 }
 
 /// Query of the SP-initiated role sign-in.
@@ -485,8 +479,5 @@ pub async fn sp_initiated(
         Ok::<_, WebError>(see_other(&location, &[]))
     }
     .await;
-    match result {
-        Ok(r) => r,
-        Err(e) => fail(&state, &ctx, &e).await,
-    }
+    respond(&state, &ctx, result).await
 }

@@ -12,7 +12,7 @@ use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
-use super::error::{AuditCtx, WebError, audit, fail};
+use super::error::{AuditCtx, WebError, audit, fail, respond};
 use super::pages::{LoginPage, PasswordPage, render};
 use super::session::{self, KIND_USER, LOGIN_CSRF_COOKIE, NewSession, STATE_COOKIE};
 use super::{AcsForm, authn_request, client_ip, csrf, redirect_after_sign_in, see_other};
@@ -45,14 +45,11 @@ pub async fn acs(
         source_ip: client_ip(&state, &parts),
         ..AuditCtx::default()
     };
-    let result = match form {
-        Ok(Form(f)) => user_acs(&state, &f, &mut ctx).await,
-        Err(_) => Err(WebError::MissingField("SAMLResponse")),
+    let result = match AcsForm::accept(form) {
+        Ok(f) => user_acs(&state, &f, &mut ctx).await,
+        Err(e) => Err(e),
     };
-    match result {
-        Ok(r) => r,
-        Err(e) => fail(&state, &ctx, &e).await,
-    }
+    respond(&state, &ctx, result).await
 }
 
 async fn user_acs(
@@ -241,10 +238,7 @@ pub async fn account_login(
         }
     }
     .await;
-    match result {
-        Ok(r) => r,
-        Err(e) => fail(&state, &ctx, &e).await,
-    }
+    respond(&state, &ctx, result).await
 }
 
 fn password_form(
