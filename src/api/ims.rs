@@ -5,36 +5,12 @@
 use serde_json::{Map, Value, json};
 
 use super::dispatch::ActionContext;
-use super::error::{ApiError, from_ram};
-use crate::clock::format_iso8601;
-use crate::ram::{RamError, Scope, validate};
+use super::error::ApiError;
+use super::handler::{Reply, date, ram, scope};
+use crate::ram::validate;
 use crate::saml::providers::{self, provider_arn};
 use crate::saml::user_sso::{self, SsoChanges};
 use crate::store::{SamlProvider, UserSsoSettingsRow};
-
-type Reply = Result<Map<String, Value>, ApiError>;
-
-fn scope<'a>(ctx: &'a ActionContext<'a>) -> Result<Scope<'a>, ApiError> {
-    let caller = ctx
-        .caller
-        .ok_or_else(|| ApiError::internal(ctx.request_id, &"IMS action without caller"))?;
-    Ok(Scope {
-        store: &ctx.state.store,
-        keys: &ctx.state.keys,
-        clock: ctx.state.clock.as_ref(),
-        account_id: caller.principal.account_id(),
-    })
-}
-
-fn ram<'a>(ctx: &'a ActionContext<'_>) -> impl Fn(RamError) -> ApiError + 'a {
-    move |e| from_ram(ctx.request_id, e)
-}
-
-fn date(ms: i64) -> String {
-    chrono::DateTime::from_timestamp_millis(ms)
-        .map(format_iso8601)
-        .unwrap_or_default()
-}
 
 fn provider_json(p: &SamlProvider, with_document: bool) -> Value {
     let mut v = json!({

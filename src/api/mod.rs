@@ -11,6 +11,7 @@ pub mod authorize;
 pub mod client_info;
 pub mod dispatch;
 pub mod error;
+mod handler;
 mod ims;
 pub mod long_uri;
 mod oidc;

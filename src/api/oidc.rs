@@ -5,40 +5,17 @@
 use serde_json::{Map, Value, json};
 
 use super::dispatch::ActionContext;
-use super::error::{ApiError, from_oidc_federation, from_ram};
+use super::error::{ApiError, from_oidc_federation};
+use super::handler::{Reply, date, ram, scope};
 use super::sts::{audit, credentials_body};
 use crate::clock::format_iso8601;
 use crate::oidc::Verified;
 use crate::oidc::providers::{self, NewProvider, ProviderArn, ProviderList, provider_arn};
 use crate::oidc::sso;
 use crate::oidc::token::MAX_TOKEN_CHARS;
-use crate::ram::{RamError, Scope, validate};
+use crate::ram::validate;
 use crate::store::OidcProvider;
 use crate::sts::oidc::{OidcInput, assume_role_with_oidc as assume};
-
-type Reply = Result<Map<String, Value>, ApiError>;
-
-fn scope<'a>(ctx: &'a ActionContext<'a>) -> Result<Scope<'a>, ApiError> {
-    let caller = ctx
-        .caller
-        .ok_or_else(|| ApiError::internal(ctx.request_id, &"IMS action without caller"))?;
-    Ok(Scope {
-        store: &ctx.state.store,
-        keys: &ctx.state.keys,
-        clock: ctx.state.clock.as_ref(),
-        account_id: caller.principal.account_id(),
-    })
-}
-
-fn ram<'a>(ctx: &'a ActionContext<'_>) -> impl Fn(RamError) -> ApiError + 'a {
-    move |e| from_ram(ctx.request_id, e)
-}
-
-fn date(ms: i64) -> String {
-    chrono::DateTime::from_timestamp_millis(ms)
-        .map(format_iso8601)
-        .unwrap_or_default()
-}
 
 /// The `OIDCProvider` object (spec §5.2; `GmtCreate`/`GmtModified` are epoch-ms strings).
 fn provider_json(p: &OidcProvider) -> Value {

@@ -4,43 +4,19 @@
 use serde_json::{Map, Value, json};
 
 use super::dispatch::ActionContext;
-use super::error::{ApiError, from_ram};
-use crate::clock::format_iso8601;
+use super::error::ApiError;
+use super::handler::{Reply, date, ram, scope};
 use crate::principal::Principal;
 use crate::ram::identities::{self, NewUser, PasswordPolicy, UserChanges};
 use crate::ram::policies::{self, PolicyInfo, PolicyType, Target};
-use crate::ram::{RamError, Scope, roles, validate};
+use crate::ram::{RamError, roles, validate};
 use crate::store::{AccessKeyRecord, Group, LoginProfile, Page, PolicyVersion, Role, User};
-
-type Reply = Result<Map<String, Value>, ApiError>;
-
-fn scope<'a>(ctx: &'a ActionContext<'a>) -> Result<Scope<'a>, ApiError> {
-    let caller = ctx
-        .caller
-        .ok_or_else(|| ApiError::internal(ctx.request_id, &"RAM action without caller"))?;
-    Ok(Scope {
-        store: &ctx.state.store,
-        keys: &ctx.state.keys,
-        clock: ctx.state.clock.as_ref(),
-        account_id: caller.principal.account_id(),
-    })
-}
-
-fn ram<'a>(ctx: &'a ActionContext<'_>) -> impl Fn(RamError) -> ApiError + 'a {
-    move |e| from_ram(ctx.request_id, e)
-}
 
 fn obj(v: Value) -> Map<String, Value> {
     match v {
         Value::Object(m) => m,
         _ => Map::new(),
     }
-}
-
-fn date(ms: i64) -> String {
-    chrono::DateTime::from_timestamp_millis(ms)
-        .map(format_iso8601)
-        .unwrap_or_default()
 }
 
 fn opt<'a>(ctx: &'a ActionContext<'_>, name: &str) -> Option<&'a str> {
