@@ -9,7 +9,8 @@
 //! commits each write alone, at once. Nothing is answered before its commit: a nonce or an
 //! assertion is refused on every replica from the moment any replica accepted it.
 //!
-//! SQLite has a single writer, so it gets one writer task. PostgreSQL gets [`PG_WRITERS`]: a
+//! SQLite has a single writer, so it gets one writer task, on a connection of its own whose page
+//! cache stays warm between batches (`sqlite_writer` in the store). PostgreSQL gets [`PG_WRITERS`]: a
 //! commit waits for the WAL to reach disk, and several transactions committing at once share
 //! that wait (PostgreSQL's own group commit), so a second batch need not wait for the first.
 //! Two batches in flight never hold the same nonce or assertion key twice within themselves;
@@ -73,6 +74,8 @@ enum Job {
 #[derive(Clone)]
 pub(super) struct Writer {
     tx: mpsc::Sender<Job>,
+    /// The connection(s) the writer tasks use (SQLite: its own; PostgreSQL: the store's pool).
+    backend: Backend,
 }
 
 /// The writer task's handle on the database (named like the store so `on_pool!` applies).
@@ -104,7 +107,17 @@ impl Writer {
                 rx.clone(),
             ));
         }
-        Writer { tx }
+        Writer { tx, backend }
+    }
+
+    #[cfg(test)]
+    pub(super) fn backend(&self) -> &Backend {
+        &self.backend
+    }
+
+    /// Closes the writer's connections (graceful shutdown; later writes fail).
+    pub(super) async fn close(&self) {
+        on_pool!(self, pool => pool.close().await)
     }
 
     async fn submit<T>(&self, job: impl FnOnce(Reply<T>) -> Job) -> Result<T, StoreError> {
