@@ -26,6 +26,7 @@ use quick_xml::Reader;
 use quick_xml::events::Event;
 
 use super::error::XmlDsigError;
+use super::tag::{RawAttrs, qname_prefix_len};
 
 /// The namespace bound to the `xml` prefix by definition.
 pub const XML_NAMESPACE: &str = "http://www.w3.org/XML/1998/namespace";
@@ -886,24 +887,11 @@ impl<'i, 'l> Parser<'i, 'l> {
         self.pending.clear();
         let mut count = 0usize;
         let tag: &str = e;
-        for attr in e.attributes().with_checks(false) {
-            let attr = attr.map_err(|err| match &err {
-                quick_xml::events::attributes::AttrError::Duplicated(pos, _) => {
-                    XmlDsigError::DuplicateAttribute {
-                        name: tag
-                            .get(*pos..)
-                            .unwrap_or("")
-                            .chars()
-                            .take_while(|c| *c != '=' && !c.is_whitespace())
-                            .take(80)
-                            .collect(),
-                        offset: at,
-                    }
-                }
-                _ => XmlDsigError::Syntax {
-                    offset: at,
-                    detail: format!("bad attribute: {err}"),
-                },
+        let after_name = tag.get(qname_raw.len()..).unwrap_or("");
+        for attr in RawAttrs::new(after_name) {
+            let attr = attr.map_err(|why| XmlDsigError::Syntax {
+                offset: at,
+                detail: format!("bad attribute: {why}"),
             })?;
             count += 1;
             if count > self.limits.max_attributes_per_element {
@@ -913,8 +901,8 @@ impl<'i, 'l> Parser<'i, 'l> {
                 });
             }
             self.check_node_budget()?;
-            let key: &str = attr.key.0;
-            let raw_value: &str = &attr.value;
+            let key = attr.key;
+            let raw_value = attr.value;
             let value = push_attr_value(&mut self.doc.arena, raw_value, at)?;
             if key == "xmlns" || key.starts_with("xmlns:") {
                 let prefix = key.strip_prefix("xmlns:").unwrap_or("");
@@ -1201,17 +1189,6 @@ pub(crate) fn is_ncname(s: &str) -> bool {
     match chars.next() {
         Some(c) if is_name_start(c) => chars.all(is_name_char),
         _ => false,
-    }
-}
-
-/// Validates a QName and returns its prefix length (0 when unprefixed).
-fn qname_prefix_len(q: &str) -> Option<u32> {
-    match q.as_bytes().iter().position(|&b| b == b':') {
-        None => is_ncname(q).then_some(0),
-        Some(i) => {
-            let (p, l) = (q.get(..i)?, q.get(i + 1..)?);
-            (is_ncname(p) && is_ncname(l)).then_some(i as u32)
-        }
     }
 }
 

@@ -57,6 +57,7 @@ pub mod dom;
 pub mod error;
 pub mod fuzzing;
 pub mod sign;
+mod tag;
 pub mod verify;
 
 pub use c14n::{C14nAlgorithm, C14nParams, canonicalize, canonicalize_into};

@@ -115,6 +115,23 @@ fn rejects_structure_errors() {
     rejects!("<a:b:c xmlns:a=\"u\"/>", XmlDsigError::Syntax { .. });
     rejects!("<a b=\"<\"/>", XmlDsigError::Syntax { .. });
     rejects!("<a b/>", XmlDsigError::Syntax { .. });
+    // The start tag's attribute list (split by xmldsig::tag, not by quick-xml).
+    rejects!("<a b=\"1\"c=\"2\"/>", XmlDsigError::Syntax { .. });
+    rejects!("<a b=1/>", XmlDsigError::Syntax { .. });
+    rejects!("<a b=\"1'/>", XmlDsigError::Syntax { .. });
+    rejects!("<a =\"1\"/>", XmlDsigError::Syntax { .. });
+    rejects!("<a b:=\"1\"/>", XmlDsigError::Syntax { .. });
+    rejects!(
+        "<a xmlns:=\"u\"/>",
+        XmlDsigError::InvalidNamespaceDeclaration { .. }
+    );
+    let doc = parse("<a\n b = '1\"'\tc=\"2'\"\r\n/>").unwrap();
+    let attrs: Vec<_> = doc
+        .root_element()
+        .attributes()
+        .map(|a| (a.local_name, a.value))
+        .collect();
+    assert_eq!(attrs, [("b", "1\""), ("c", "2'")]);
 }
 
 #[test]
