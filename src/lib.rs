@@ -15,6 +15,7 @@
 //! - [`cache`]: bounded in-process caches for the hot paths.
 #![warn(missing_docs)]
 
+mod allocator;
 pub mod api;
 pub mod cache;
 pub mod client;
@@ -46,11 +47,6 @@ use tokio::net::TcpListener;
 
 use crate::api::error::ApiError;
 
-/// mimalloc for every binary and test built on this crate: the request path allocates many
-/// small short-lived buffers, which glibc malloc served at ~14% of a loaded server's CPU
-/// (docs/performance.md).
-#[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use crate::clock::{SharedClock, SystemClock};
 use crate::config::Config;
 use crate::crypto::Keyring;
