@@ -31,14 +31,11 @@ mod tests {
                 if flags.split_whitespace().any(|f| f == "hg") {
                     advised.push(mapping.to_string());
                 }
-            } else if line.split_whitespace().next().is_some_and(|f| {
-                f.split_once('-').is_some_and(|(a, b)| {
-                    [a, b]
-                        .iter()
-                        .all(|h| !h.is_empty() && h.bytes().all(|c| c.is_ascii_hexdigit()))
-                })
-            }) {
-                mapping = line.split_whitespace().next().unwrap_or_default();
+            } else if let Some(range) = line.split_whitespace().next() {
+                // A mapping's header starts with its range; its fields start with `Name:`.
+                if !range.ends_with(':') {
+                    mapping = range;
+                }
             }
         }
         advised

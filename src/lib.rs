@@ -46,7 +46,6 @@ use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use tokio::net::TcpListener;
 
 use crate::api::error::ApiError;
-
 use crate::clock::{SharedClock, SystemClock};
 use crate::config::Config;
 use crate::crypto::Keyring;
