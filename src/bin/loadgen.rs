@@ -822,10 +822,11 @@ async fn soak(
     let first = samples.first().map_or(0.0, |s| s.1);
     let last = samples.last().map_or(0.0, |s| s.1);
     let peak = samples.iter().map(|s| s.1).fold(0.0, f64::max);
+    let (warm, slope) = after_warm_up(&samples);
     let hwm = peak_rss_mb(server.pid());
     let total = started.elapsed().as_secs_f64();
     println!(
-        "soak {label}: {:.0} s, {} signed calls ({:.0}/s), {} SAML logins, {} errors; RSS first {first:.1} MB, last {last:.1} MB, peak sample {peak:.1} MB, VmHWM {hwm:.1} MB",
+        "soak {label}: {:.0} s, {} signed calls ({:.0}/s), {} SAML logins, {} errors; RSS first {first:.1} MB, after {WARM_UP_SECONDS:.0} s warm-up {warm:.1} MB, last {last:.1} MB, trend after warm-up {slope:+.2} MB/min, peak sample {peak:.1} MB, VmHWM {hwm:.1} MB",
         total,
         done.get(),
         done.get() as f64 / total,
@@ -840,6 +841,8 @@ async fn soak(
                 "kind": "soak", "database": label, "seconds": total, "calls": done.get(),
                 "saml": saml_done.get(), "errors": errors.get(), "rss_first_mb": first,
                 "rss_last_mb": last, "rss_peak_mb": peak, "vmhwm_mb": hwm,
+                "warm_up_seconds": WARM_UP_SECONDS, "rss_warm_mb": warm,
+                "rss_trend_mb_per_min": slope,
             })
         )?;
     }
@@ -849,6 +852,33 @@ async fn soak(
     Ok(())
 }
 
+/// The first minute of a soak fills what is meant to fill (connection pools, SQLite's page
+/// caches, the server's caches); growth is measured from its end.
+const WARM_UP_SECONDS: f64 = 60.0;
+
+/// From `(seconds, RSS MB)` samples: the RSS of the first sample at or after the warm-up (the
+/// first sample if the soak is shorter), and the least-squares trend of the samples from there
+/// on, in MB per minute (0 with fewer than two).
+fn after_warm_up(samples: &[(f64, f64)]) -> (f64, f64) {
+    let from = samples
+        .iter()
+        .position(|s| s.0 >= WARM_UP_SECONDS)
+        .unwrap_or(0);
+    let rest = samples.get(from..).unwrap_or_default();
+    let warm = rest.first().map_or(0.0, |s| s.1);
+    let n = rest.len() as f64;
+    if rest.len() < 2 {
+        return (warm, 0.0);
+    }
+    let (mt, mr) = (
+        rest.iter().map(|s| s.0).sum::<f64>() / n,
+        rest.iter().map(|s| s.1).sum::<f64>() / n,
+    );
+    let cov: f64 = rest.iter().map(|s| (s.0 - mt) * (s.1 - mr)).sum();
+    let var: f64 = rest.iter().map(|s| (s.0 - mt).powi(2)).sum();
+    (warm, if var > 0.0 { cov / var * 60.0 } else { 0.0 })
+}
+
 fn tempfile_dir() -> anyhow::Result<PathBuf> {
     let d = std::env::temp_dir().join(format!(
         "rambridge-loadgen-{}",
@@ -856,4 +886,36 @@ fn tempfile_dir() -> anyhow::Result<PathBuf> {
     ));
     std::fs::create_dir_all(&d)?;
     Ok(d)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::after_warm_up;
+
+    #[test]
+    fn growth_is_measured_after_the_warm_up() {
+        // 30 MB at the start, 44 MB by 60 s, then one MB a minute.
+        let samples: Vec<(f64, f64)> = (1..=20)
+            .map(|i| {
+                let t = f64::from(i) * 30.0;
+                (
+                    t,
+                    if t < 60.0 {
+                        30.0
+                    } else {
+                        44.0 + (t - 60.0) / 60.0
+                    },
+                )
+            })
+            .collect();
+        let (warm, trend) = after_warm_up(&samples);
+        assert_eq!(warm, 44.0);
+        assert!((trend - 1.0).abs() < 1e-9, "{trend}");
+        // Flat after the warm-up: no trend.
+        let flat: Vec<(f64, f64)> = (1..=20).map(|i| (f64::from(i) * 30.0, 50.0)).collect();
+        assert_eq!(after_warm_up(&flat), (50.0, 0.0));
+        // A soak shorter than the warm-up measures from its first sample.
+        assert_eq!(after_warm_up(&[(5.0, 31.0), (10.0, 33.0)]).0, 31.0);
+        assert_eq!(after_warm_up(&[]), (0.0, 0.0));
+    }
 }

@@ -197,8 +197,10 @@ const SQLITE_PAGE_SIZE: u32 = 1024;
 
 /// The options of every SQLite connection the store opens: WAL with `synchronous = NORMAL`,
 /// foreign keys on, and no checkpoints on commit (they run on their own connection, see
-/// [`checkpoint`]).
+/// [`checkpoint`]). Before SQLite is first used, its allocator is set to mimalloc
+/// (`crate::allocator`).
 fn sqlite_options(url: &str) -> Result<SqliteConnectOptions, StoreError> {
+    crate::allocator::route_sqlite_heap();
     Ok(SqliteConnectOptions::from_str(url)
         .map_err(|e| StoreError::InvalidUrl(e.to_string()))?
         .create_if_missing(true)
